@@ -5,6 +5,7 @@ using Venus.HostRenderer.Context;
 using Venus.HostRenderer.Native;
 using Venus.HostRenderer.Rings;
 using Venus.HostRenderer.Server;
+using Venus.Native;
 using Venus.Protocol;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
@@ -357,15 +358,6 @@ public static unsafe partial class Program
         }
     }
 
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    private static partial nint Write(int fd, byte* buffer, nuint count);
-
-    [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
-    private static partial int Shutdown(int fd, int how);
-
-    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    private static partial int Fcntl(int fd, int cmd, int arg);
-
     static readonly VtestRendererFactory VtestFactory = new(FakeVulkan.Library, Options);
 
     /// <summary>
@@ -380,18 +372,18 @@ public static unsafe partial class Program
         try
         {
             const int F_SETFL = 4, O_NONBLOCK = 0x800;
-            Fcntl(client, F_SETFL, O_NONBLOCK);
+            Libc.Fcntl(client, F_SETFL, O_NONBLOCK);
             fixed (byte* p = data)
             {
                 nint sent = 0;
                 while (sent < data.Length)
                 {
-                    nint n = Write(client, p + sent, (nuint)(data.Length - sent));
+                    nint n = Libc.Write(client, p + sent, (nuint)(data.Length - sent));
                     if (n <= 0) break; // the socket buffer is full: the rest is cut off
                     sent += n;
                 }
             }
-            Shutdown(client, 1); // SHUT_WR: the end of the client's stream
+            Libc.Shutdown(client, 1); // SHUT_WR: the end of the client's stream
             var options = new VtestServerOptions
             {
                 SendTimeout = TimeSpan.FromMilliseconds(20),
@@ -414,15 +406,6 @@ public static unsafe partial class Program
         if (finding != null) throw new FuzzFinding(finding);
     }
 
-    [LibraryImport("libc", EntryPoint = "memfd_create", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int MemfdCreate(string name, uint flags);
-
-    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
-    private static partial int Ftruncate(int fd, long length);
-
-    [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
-    private static partial int EventFd(uint initval, int flags);
-
     static readonly RenderContextFactory RenderFactory = new(FakeVulkan.Library, Options);
 
     /// <summary>Most packets one render input sends: the server's replies (CREATE_RESOURCE) must fit the socket, which nobody reads.</summary>
@@ -443,7 +426,7 @@ public static unsafe partial class Program
         try
         {
             const int F_SETFL = 4, O_NONBLOCK = 0x800;
-            Fcntl(client, F_SETFL, O_NONBLOCK); // a full socket buffer cuts the input off instead of blocking
+            Libc.Fcntl(client, F_SETFL, O_NONBLOCK); // a full socket buffer cuts the input off instead of blocking
             int pos = 0, packets = 0;
             Span<int> fds = stackalloc int[2];
             while (pos < data.Length && packets++ < MaxRenderPackets)
@@ -457,7 +440,7 @@ public static unsafe partial class Program
                 if (op == RenderProtocol.ContextOpInit)
                 {
                     fds[count++] = SharedFile(RenderProtocol.FenceShmemSize);
-                    fds[count++] = EventFd(0, 0x80000); // EFD_CLOEXEC
+                    fds[count++] = Libc.EventFd(0, Libc.EFD_CLOEXEC);
                 }
                 else if (op == RenderProtocol.ContextOpImportResource)
                     fds[count++] = SharedFile(64 * 1024);
@@ -466,7 +449,7 @@ public static unsafe partial class Program
                 if (!sent) break; // the socket buffer is full
                 pos = start + length;
             }
-            Shutdown(client, 1);
+            Libc.Shutdown(client, 1);
             var options = new RenderServerOptions
             {
                 MaxSubmitBytes = 1 << 20,
@@ -489,8 +472,9 @@ public static unsafe partial class Program
 
         static int SharedFile(int size)
         {
-            int fd = MemfdCreate("venus-fuzz", 1); // MFD_CLOEXEC
-            if (fd < 0 || Ftruncate(fd, size) != 0) throw new InvalidOperationException($"memfd: errno {Marshal.GetLastPInvokeError()}");
+            int fd;
+            fixed (byte* name = "venus-fuzz\0"u8) fd = Libc.MemfdCreate(name, Libc.MFD_CLOEXEC);
+            if (fd < 0 || Libc.Ftruncate(fd, size) != 0) throw new InvalidOperationException($"memfd: errno {Marshal.GetLastPInvokeError()}");
             return fd;
         }
     }

@@ -188,7 +188,7 @@ public static class Program
                 bool clientArrived = false;
                 var warmer = new Thread(() =>
                 {
-                    warmTid = Posix.gettid();
+                    warmTid = Posix.CurrentThreadId();
                     Posix.NiceThread(warmTid, 19);
                     Warmup.Run(vk, () => Volatile.Read(ref clientArrived));
                     Volatile.Write(ref warmMs, warm.ElapsedMilliseconds);

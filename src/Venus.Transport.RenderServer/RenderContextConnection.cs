@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using Venus.Transport.Vtest.Interop;
+using Venus.Native;
 using Venus.Protocol.Ring;
 
 namespace Venus.Transport.RenderServer;

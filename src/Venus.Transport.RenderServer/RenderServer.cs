@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using Venus.Transport.Vtest.Interop;
+using Venus.Native;
 
 namespace Venus.Transport.RenderServer;
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Venus.Native;
 
 namespace Venus.Transport.Virtgpu;
 
@@ -405,7 +406,7 @@ public sealed unsafe class VirtgpuDevice : IDisposable
     {
         if (fenceFd < 0)
             throw new ArgumentOutOfRangeException(nameof(fenceFd), "not an fd");
-        var p = new Libc.PollFd { Fd = fenceFd, Events = Libc.POLLIN };
+        var p = new Libc.PollFd { fd = fenceFd, events = Libc.POLLIN };
         int r;
         int errno;
         do
@@ -417,9 +418,9 @@ public sealed unsafe class VirtgpuDevice : IDisposable
             throw new VirtgpuException("poll", errno, $"poll of sync_file fd {fenceFd} failed: {VirtgpuException.Describe(errno)}");
         if (r == 0)
             return false;
-        const short PollErrHupNval = 0x8 | 0x10 | 0x20;
-        if ((p.Revents & PollErrHupNval) != 0 && (p.Revents & Libc.POLLIN) == 0)
-            throw new VirtgpuException("poll", 0, $"poll of sync_file fd {fenceFd}: revents 0x{p.Revents:x} (not a sync_file, or it failed)");
+        const short PollErrHupNval = Libc.POLLERR | Libc.POLLHUP | Libc.POLLNVAL;
+        if ((p.revents & PollErrHupNval) != 0 && (p.revents & Libc.POLLIN) == 0)
+            throw new VirtgpuException("poll", 0, $"poll of sync_file fd {fenceFd}: revents 0x{p.revents:x} (not a sync_file, or it failed)");
         return true;
     }
 

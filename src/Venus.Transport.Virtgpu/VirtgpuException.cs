@@ -18,14 +18,12 @@ public enum VirtgpuErrorKind
 /// </summary>
 public sealed class VirtgpuException : Exception
 {
-    private const int ENOMEM = 12;
-
     public VirtgpuException(string operation, int errno, string message)
         : base(message)
     {
         Operation = operation;
         Errno = errno;
-        Kind = errno == ENOMEM ? VirtgpuErrorKind.OutOfMemory : VirtgpuErrorKind.Failed;
+        Kind = errno == Venus.Native.Libc.ENOMEM ? VirtgpuErrorKind.OutOfMemory : VirtgpuErrorKind.Failed;
     }
 
     /// <summary>What the failure means (out of memory, or a failure that loses the device).</summary>

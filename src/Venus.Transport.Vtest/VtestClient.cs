@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Venus.Protocol;
-using Venus.Transport.Vtest.Interop;
+using Venus.Native;
 
 namespace Venus.Transport.Vtest;
 

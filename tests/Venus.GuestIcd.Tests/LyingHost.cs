@@ -290,14 +290,11 @@ public sealed class LyingHost : IDisposable
 
         private static int DupFd(int fd)
         {
-            int d = Dup(fd);
+            int d = Venus.Native.Libc.Dup(fd);
             if (d < 0)
                 throw new VtestRendererException("lying host: dup failed");
             return d;
         }
-
-        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "dup")]
-        private static extern int Dup(int fd);
 
         private void StopWatcher()
         {

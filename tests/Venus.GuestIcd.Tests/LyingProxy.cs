@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Venus.Native;
 
 namespace Venus.GuestIcd.Tests;
 
@@ -133,14 +134,14 @@ public sealed unsafe class LyingProxy : IDisposable
                 {
                     fixed (byte* data = buffer)
                     {
-                        var iov = new IoVec { Base = data, Length = (nuint)buffer.Length };
-                        var msg = new MsgHdr { Iov = &iov, IovLen = 1, Control = control, ControlLen = (nuint)(16 + MaxFds * 4) };
-                        nint n = RecvMsg(hostFd, &msg, 0);
+                        var iov = new Libc.IoVec { iov_base = data, iov_len = (nuint)buffer.Length };
+                        var msg = new Libc.MsgHdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = (nuint)(Libc.CmsgDataOffset + MaxFds * 4) };
+                        nint n = Libc.RecvMsg(hostFd, &msg, 0);
                         if (n <= 0)
                             break;
                         int fdCount = 0;
                         int* fds = (int*)(control + 16);
-                        if (msg.ControlLen >= 16 && *(int*)(control + 8) == 1 && *(int*)(control + 12) == 1)
+                        if (msg.msg_controllen >= 16 && *(int*)(control + 8) == 1 && *(int*)(control + 12) == 1)
                             fdCount = (int)((*(nuint*)control - 16) / 4);
                         // A read stops right after the one-byte message that carries fds (vtest sends each fd
                         // with 1 byte of its own): the fds go with the last byte, the rest plainly before it,
@@ -148,31 +149,31 @@ public sealed unsafe class LyingProxy : IDisposable
                         nint plain = fdCount > 0 ? n - 1 : n;
                         if (plain > 0)
                         {
-                            var plainIov = new IoVec { Base = data, Length = (nuint)plain };
-                            var plainMsg = new MsgHdr { Iov = &plainIov, IovLen = 1 };
-                            if (SendMsg(guestFd, &plainMsg, 0x4000 /* MSG_NOSIGNAL */) != plain)
+                            var plainIov = new Libc.IoVec { iov_base = data, iov_len = (nuint)plain };
+                            var plainMsg = new Libc.MsgHdr { msg_iov = &plainIov, msg_iovlen = 1 };
+                            if (Libc.SendMsg(guestFd, &plainMsg, Libc.MSG_NOSIGNAL) != plain)
                                 break;
                         }
                         if (fdCount > 0)
                         {
-                            var fdIov = new IoVec { Base = data + plain, Length = 1 };
-                            var fdMsg = new MsgHdr { Iov = &fdIov, IovLen = 1, Control = control, ControlLen = (nuint)(16 + ((fdCount * 4 + 7) & ~7)) };
-                            if (SendMsg(guestFd, &fdMsg, 0x4000) != 1)
+                            var fdIov = new Libc.IoVec { iov_base = data + plain, iov_len = 1 };
+                            var fdMsg = new Libc.MsgHdr { msg_iov = &fdIov, msg_iovlen = 1, msg_control = control, msg_controllen = (nuint)(Libc.CmsgDataOffset + ((fdCount * 4 + 7) & ~7)) };
+                            if (Libc.SendMsg(guestFd, &fdMsg, Libc.MSG_NOSIGNAL) != 1)
                                 break;
                         }
                         for (int i = 0; i < fdCount; i++)
                         {
-                            long size = Lseek(fds[i], 0, 2);
+                            long size = Libc.Lseek(fds[i], 0, Libc.SEEK_END);
                             if (size >= (long)RingBlobSize && size < (long)RingBlobSize + 65536 && _ring is null)
                             {
-                                void* p = Mmap(null, (nuint)size, 3, 1, fds[i], 0);
+                                void* p = Libc.Mmap(null, (nuint)size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fds[i], 0);
                                 if (p != (void*)-1)
                                 {
                                     _ring = (byte*)p;
                                     proxy.Log("found the guest's ring");
                                 }
                             }
-                            Close(fds[i]);
+                            Libc.Close(fds[i]);
                         }
                     }
                 }
@@ -210,38 +211,4 @@ public sealed unsafe class LyingProxy : IDisposable
             }
         }
     }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct IoVec
-    {
-        public byte* Base;
-        public nuint Length;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MsgHdr
-    {
-        public void* Name;
-        public uint NameLen;
-        public IoVec* Iov;
-        public nuint IovLen;
-        public void* Control;
-        public nuint ControlLen;
-        public int Flags;
-    }
-
-    [DllImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
-    private static extern nint RecvMsg(int fd, MsgHdr* msg, int flags);
-
-    [DllImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
-    private static extern nint SendMsg(int fd, MsgHdr* msg, int flags);
-
-    [DllImport("libc", EntryPoint = "lseek", SetLastError = true)]
-    private static extern long Lseek(int fd, long offset, int whence);
-
-    [DllImport("libc", EntryPoint = "mmap", SetLastError = true)]
-    private static extern void* Mmap(void* addr, nuint length, int prot, int flags, int fd, nint offset);
-
-    [DllImport("libc", EntryPoint = "close")]
-    private static extern int Close(int fd);
 }

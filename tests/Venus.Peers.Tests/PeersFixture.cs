@@ -113,8 +113,7 @@ public sealed partial class PeersFixture : IDisposable
     private const int SIGKILL = 9;
     private const int SIGTERM = 15;
 
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
+    private static int Kill(int pid, int signal) => Venus.Native.Libc.Kill(pid, signal);
 }
 
 [CollectionDefinition(Name)]

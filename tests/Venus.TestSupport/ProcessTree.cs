@@ -132,6 +132,5 @@ public static partial class ProcessTree
         }
     }
 
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
+    private static int Kill(int pid, int signal) => Venus.Native.Libc.Kill(pid, signal);
 }

@@ -2,61 +2,44 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Text;
+using Venus.Native;
 
 namespace Venus.Transport.RenderServer.Tests;
 
-/// <summary>The few libc calls the tests make as the VMM's side.</summary>
-internal static unsafe partial class Native
+/// <summary>What the tests do as the VMM's side, on the tree's libc layer (<see cref="Libc"/>).</summary>
+internal static unsafe class Native
 {
-    [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int MemfdCreate(string name, uint flags);
+    public static int EventFd(uint initval, int flags) => Libc.EventFd(initval, flags);
 
-    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
-    public static partial int Ftruncate(int fd, long length);
+    public static int Fcntl(int fd, int cmd, int arg) => Libc.Fcntl(fd, cmd, arg);
 
-    [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
-    public static partial int EventFd(uint initval, int flags);
+    public static int Close(int fd) => Libc.Close(fd);
 
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    public static partial nint Read(int fd, void* buffer, nuint count);
-
-    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
-    public static partial nint PRead(int fd, void* buffer, nuint count, long offset);
-
-    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    public static partial int Fcntl(int fd, int cmd, int arg);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    public static partial int Close(int fd);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    public static partial int Poll(void* fds, nuint count, int timeout);
-
-    public const uint MfdCloexec = 1, MfdAllowSealing = 2;
     public const int FAddSeals = 1033, FGetSeals = 1034;
     public const int SealSeal = 1, SealShrink = 2, SealGrow = 4, SealWrite = 8;
 
     /// <summary>A memfd of <paramref name="size"/> bytes, as libvirglrenderer makes the fence shmem.</summary>
     public static int Memfd(long size, bool sealing = true)
     {
-        int fd = MemfdCreate("test", MfdCloexec | (sealing ? MfdAllowSealing : 0));
+        int fd;
+        fixed (byte* name = "test\0"u8) fd = Libc.MemfdCreate(name, Libc.MFD_CLOEXEC | (sealing ? Libc.MFD_ALLOW_SEALING : 0));
         Assert.True(fd >= 0);
-        Assert.Equal(0, Ftruncate(fd, size));
+        Assert.Equal(0, Libc.Ftruncate(fd, size));
         return fd;
     }
 
     public static uint ReadU32(int fd, long offset)
     {
         uint v = 0;
-        Assert.Equal(4, (int)PRead(fd, &v, 4, offset));
+        Assert.Equal(4, (int)Libc.Pread(fd, &v, 4, offset));
         return v;
     }
 
     /// <summary>True when <paramref name="fd"/> becomes readable (or hangs up) within <paramref name="ms"/>.</summary>
     public static bool Readable(int fd, int ms)
     {
-        long pfd = (long)(uint)fd | (1L << 32); // struct pollfd {int fd; short events = POLLIN; short revents;}
-        return Poll(&pfd, 1, ms) == 1;
+        var pfd = new Libc.PollFd { fd = fd, events = Libc.POLLIN };
+        return Libc.Poll(&pfd, 1, ms) == 1;
     }
 }
 

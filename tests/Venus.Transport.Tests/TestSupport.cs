@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
+using Venus.Native;
 using Venus.Protocol;
 using Venus.Transport.Vtest;
 using Venus.Transport.Vtest.Server;
@@ -341,34 +342,23 @@ public static class ProcessResources
         })];
 }
 
-/// <summary>libc calls the tests need that .NET does not offer.</summary>
-public static unsafe partial class TestLibc
+/// <summary>What the tests do with libc that .NET does not offer (on the tree's libc layer, <see cref="Libc"/>).</summary>
+public static unsafe class TestLibc
 {
-    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
-    private static partial int Socket(int domain, int type, int protocol);
-
-    [LibraryImport("libc", EntryPoint = "bind", SetLastError = true)]
-    private static partial int Bind(int fd, byte* addr, uint addrlen);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
-
     /// <summary>Leaves a socket file at <paramref name="path"/> that nobody listens on.</summary>
     public static void BindAndClose(string path)
     {
-        byte[] address = new byte[110];
-        address[0] = 1; // AF_UNIX
-        Encoding.UTF8.GetBytes(path, address.AsSpan(2));
-        int fd = Socket(1, 1, 0);
+        var address = new Libc.SockaddrUn { sun_family = Libc.AF_UNIX };
+        Encoding.UTF8.GetBytes(path, new Span<byte>(address.sun_path, Libc.SockaddrUn.PathCapacity - 1));
+        int fd = Libc.Socket(Libc.AF_UNIX, Libc.SOCK_STREAM, 0);
         Assert.True(fd >= 0, $"socket failed: {Marshal.GetLastPInvokeError()}");
         try
         {
-            fixed (byte* p = address)
-                Assert.True(Bind(fd, p, (uint)(2 + Encoding.UTF8.GetByteCount(path) + 1)) == 0, $"bind failed: {Marshal.GetLastPInvokeError()}");
+            Assert.True(Libc.Bind(fd, &address, (uint)(2 + Encoding.UTF8.GetByteCount(path) + 1)) == 0, $"bind failed: {Marshal.GetLastPInvokeError()}");
         }
         finally
         {
-            Close(fd);
+            Libc.Close(fd);
         }
     }
 }

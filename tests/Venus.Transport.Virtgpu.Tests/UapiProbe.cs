@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Venus.Native;
 using Venus.Transport.Virtgpu;
 
 namespace Venus.Transport.Virtgpu.Tests;
@@ -103,7 +104,7 @@ public static class UapiExpectations
         new("DRM_CLOEXEC", VirtgpuIoctl.DrmCloexec),
         new("DRM_RDWR", VirtgpuIoctl.DrmRdwr),
         new("VIRTIO_GPU_CAPSET_VENUS", VirtgpuIoctl.CapsetVenus),
-        // libc's, as this assembly declares them
+        // libc's, as Venus.Native (the libc layer this transport uses) declares them
         new("O_RDWR", Libc.O_RDWR),
         new("O_CLOEXEC", Libc.O_CLOEXEC),
         new("PROT_READ", Libc.PROT_READ),

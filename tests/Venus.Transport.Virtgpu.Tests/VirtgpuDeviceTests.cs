@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Venus.Native;
 using Venus.Transport.Virtgpu;
 
 namespace Venus.Transport.Virtgpu.Tests;

@@ -1,4 +1,4 @@
-using Tmds.Linux;
+using Venus.Native;
 
 namespace Venus.Cli.Doctor;
 
@@ -59,16 +59,16 @@ public static partial class HostDoctor
     {
         int fd;
         fixed (byte* name = "venus-doctor\0"u8)
-            fd = LibC.memfd_create(name, LibC.MFD_CLOEXEC);
+            fd = Libc.MemfdCreate(name, Libc.MFD_CLOEXEC);
         if (fd < 0)
         {
-            int errno = LibC.errno;
+            int errno = Libc.LastError;
             report.Facts["memfd"] = false;
             report.Fail("memfd", $"memfd_create fails (errno {errno}): venus-host shares rings, replies and memory through memfds",
                 "run on Linux ≥ 3.17 without a seccomp policy that blocks memfd_create");
             return;
         }
-        LibC.close(fd);
+        Libc.Close(fd);
         report.Facts["memfd"] = true;
         report.Ok("memfd", "memfd_create works");
     }

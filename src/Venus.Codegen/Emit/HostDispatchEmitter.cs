@@ -23,6 +23,9 @@ public sealed class HostDispatchEmitter
     /// <summary>Commands whose generated handler calls a hand-written check before the driver (host.xml &lt;check&gt;): name → family.</summary>
     readonly Dictionary<string, string> _checks = new(StringComparer.Ordinal);
 
+    /// <summary>Commands whose generated handler calls a hand-written method after the driver (host.xml &lt;after&gt;): name → family.</summary>
+    readonly Dictionary<string, string> _afters = new(StringComparer.Ordinal);
+
     public HostDispatchEmitter(ProtocolModel m, WireEmitter wire, DispatchEmitter fns)
     {
         _m = m;
@@ -35,15 +38,48 @@ public sealed class HostDispatchEmitter
                 throw new InvalidDataException($"host.xml: {n} is not a command with a wire body");
         foreach (var (n, family) in m.Reg.HostChecks)
         {
-            var rc = m.Reg.ResolveCommand(n) ?? throw new InvalidDataException($"host.xml: <check> of unknown command {n}");
-            if (rc.Name != n) throw new InvalidDataException($"host.xml: <check> {rc.Name}, not its alias {n}");
-            if (_handWritten.Contains(n)) throw new InvalidDataException($"host.xml: <check> {n} is also <handwritten>; a check is for a generated handler");
-            if (!wireCommands.TryGetValue(n, out var c)) throw new InvalidDataException($"host.xml: <check> {n} is not a command with a wire body");
-            if (c.Params.FirstOrDefault() is not { } first || !IsDispatchableType(first.Elem))
-                throw new InvalidDataException($"host.xml: <check> {n} has no generated driver call (its first parameter is not a dispatchable handle)");
+            GeneratedHandlerOf("check", n, wireCommands);
             _checks.Add(n, family);
         }
+        foreach (var (n, family) in m.Reg.HostAfters)
+        {
+            var c = GeneratedHandlerOf("after", n, wireCommands);
+            if (CreatedHandle(c) == null && DestroyedHandle(c) == null)
+                throw new InvalidDataException($"host.xml: <after> {n} neither creates one object (one output handle) nor destroys one (vkDestroyX(device, x, ...))");
+            _afters.Add(n, family);
+        }
     }
+
+    /// <summary>
+    /// The command a host.xml &lt;check&gt; or &lt;after&gt; line names, which must keep a generated handler
+    /// with a driver call: a known command under its own name, not hand-written, with a wire body and a
+    /// dispatchable first parameter.
+    /// </summary>
+    CommandModel GeneratedHandlerOf(string element, string n, Dictionary<string, CommandModel> wireCommands)
+    {
+        var rc = _m.Reg.ResolveCommand(n) ?? throw new InvalidDataException($"host.xml: <{element}> of unknown command {n}");
+        if (rc.Name != n) throw new InvalidDataException($"host.xml: <{element}> {rc.Name}, not its alias {n}");
+        if (_handWritten.Contains(n)) throw new InvalidDataException($"host.xml: <{element}> {n} is also <handwritten>; it is for a generated handler");
+        if (!wireCommands.TryGetValue(n, out var c)) throw new InvalidDataException($"host.xml: <{element}> {n} is not a command with a wire body");
+        if (c.Params.FirstOrDefault() is not { } first || !IsDispatchableType(first.Elem))
+            throw new InvalidDataException($"host.xml: <{element}> {n} has no generated driver call (its first parameter is not a dispatchable handle)");
+        return c;
+    }
+
+    /// <summary>The after-the-driver method of a command (host.xml &lt;after&gt;).</summary>
+    public static string AfterName(string command) => command + "After";
+
+    /// <summary>The one output handle a creating command writes (a pointer to one handle), or null.</summary>
+    static FieldModel? CreatedHandle(CommandModel c)
+    {
+        var outs = c.Params.Where(p => p.IsOutput && p.Elem.Kind == TypeKind.Handle).ToList();
+        return outs.Count == 1 && outs[0].Shape == FieldShape.Pointer ? outs[0] : null;
+    }
+
+    /// <summary>The handle a vkDestroyX(device, x, pAllocator) destroys, or null.</summary>
+    static FieldModel? DestroyedHandle(CommandModel c) =>
+        c.Name.StartsWith("vkDestroy", StringComparison.Ordinal) && c.Params.Count >= 2 && c.Params[1].Shape == FieldShape.Value && c.Params[1].Elem.Kind == TypeKind.Handle
+            ? c.Params[1] : null;
 
     /// <summary>The hand-written check a checked command's generated handler calls before the driver (host.xml &lt;check&gt;).</summary>
     public static string CheckName(string command) => command + "Check";
@@ -58,6 +94,8 @@ public sealed class HostDispatchEmitter
         Header = CodeWriter.Header("Host checks: what Families/*.cs checks in the guest's decoded arguments before a generated handler calls the driver (host.xml <check>)."),
         Families = _m.Reg.HostChecks.GroupBy(h => h.Family)
             .Select(g => new { Family = g.Key, Checks = g.Select(h => new { h.Command, Method = CheckName(h.Command) }).ToList() }).ToList(),
+        AfterFamilies = _m.Reg.HostAfters.GroupBy(h => h.Family)
+            .Select(g => new { Family = g.Key, Afters = g.Select(h => new { h.Command, Method = AfterName(h.Command) }).ToList() }).ToList(),
     });
 
     public string Emit()
@@ -166,6 +204,15 @@ public sealed class HostDispatchEmitter
             // vkDestroyX(device, x, pAllocator): the object leaves the table once the driver destroyed it.
             if (c.Name.StartsWith("vkDestroy") && c.Params.Count >= 2 && c.Params[1].Shape == FieldShape.Value && c.Params[1].Elem.Kind == TypeKind.Handle)
                 w.Line($"x.Unregister(a.{NativeEmitter.Escape(c.Params[1].Name)}, {c.Params[1].Elem.ObjectType});");
+            // An object with an after (host.xml <after>): the family records what it created or forgets what
+            // was destroyed, by the driver's handle, once the object table has it (or no longer has it).
+            if (_afters.ContainsKey(c.Name))
+            {
+                if (CreatedHandle(c) is { } created)
+                    w.Line($"if (a.{NativeEmitter.Escape(created.Name)} != null && *a.{NativeEmitter.Escape(created.Name)} != 0) x.Handlers.{AfterName(c.Name)}(x, &a, real_{created.Name});");
+                else
+                    w.Line($"x.Handlers.{AfterName(c.Name)}(x, &a, a.{NativeEmitter.Escape(DestroyedHandle(c)!.Name)});");
+            }
         }
         w.Open("if ((flags & 1) != 0)");
         w.Line($"ulong size = {c.Name}.ReplySize(&a);");

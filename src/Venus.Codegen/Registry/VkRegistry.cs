@@ -137,6 +137,12 @@ public sealed class VkRegistry
     /// in src/Venus.HostRenderer/Families/&lt;family&gt;.cs) on the decoded arguments before the driver, as listed.
     /// </summary>
     public List<(string Command, string Family)> HostChecks { get; } = new();
+    /// <summary>
+    /// host.xml: commands whose generated handler, once the driver created or destroyed the object and
+    /// the object table followed, calls a hand-written <c>Handlers.&lt;command&gt;After</c> in
+    /// src/Venus.HostRenderer/Families/&lt;family&gt;.cs (to record or forget what the family keeps), as listed.
+    /// </summary>
+    public List<(string Command, string Family)> HostAfters { get; } = new();
     /// <summary>icd.xml: hand-written command → the family file that implements it (Families/&lt;family&gt;.cs) and the C# condition under which it is exported (null: always).</summary>
     public Dictionary<string, (string Family, string? When)> IcdFamilies { get; } = new(StringComparer.Ordinal);
     /// <summary>Guest ICD (icd.xml): creation commands whose generated export sends without waiting for the host (guest-chosen ids).</summary>
@@ -216,6 +222,7 @@ public sealed class VkRegistry
             foreach (var h in host.Elements("handwritten"))
                 HostHandWritten.Add((string?)h.Attribute("command") ?? throw new InvalidDataException($"{source}: <handwritten> without command"));
         ReadFamilyList(root.Elements("host"), "check", HostChecks, source);
+        ReadFamilyList(root.Elements("host"), "after", HostAfters, source);
         foreach (var icd in root.Elements("icd"))
             foreach (var a in icd.Elements("async"))
                 IcdAsync.Add((string?)a.Attribute("command") ?? throw new InvalidDataException($"{source}: <async> without command"));

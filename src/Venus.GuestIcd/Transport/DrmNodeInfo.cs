@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Venus.Native;
 
 namespace Venus.GuestIcd.Transport;
 
@@ -14,7 +15,7 @@ internal readonly record struct PciBusInfo(uint Domain, uint Bus, uint Device, u
 /// device, which for virtio-gpu is a virtio device (<c>virtioN</c>) whose parent folder is the PCI
 /// device, named <c>DDDD:BB:DD.F</c>; the folder next to the node lists the device's other nodes.
 /// </summary>
-internal sealed partial record DrmNodeInfo(
+internal sealed record DrmNodeInfo(
     bool HasPrimary, long PrimaryMajor, long PrimaryMinor,
     long RenderMajor, long RenderMinor,
     PciBusInfo? Pci)
@@ -118,7 +119,9 @@ internal sealed partial record DrmNodeInfo(
 
     private static unsafe string? RealPath(string path)
     {
-        byte* resolved = realpath(path, null);
+        byte* resolved;
+        fixed (byte* name = Utf8(path))
+            resolved = Libc.RealPath(name, null);
         if (resolved == null)
             return null;
         try
@@ -140,8 +143,11 @@ internal sealed partial record DrmNodeInfo(
         const ushort TypeMask = 0xf000, CharDevice = 0x2000;
         byte* buffer = stackalloc byte[256];
         new Span<byte>(buffer, 256).Clear();
-        if (statx(AtFdCwd, path, 0, StatxType | StatxMode, buffer) != 0)
-            return false;
+        fixed (byte* name = Utf8(path))
+        {
+            if (Libc.Statx(AtFdCwd, name, 0, StatxType | StatxMode, buffer) != 0)
+                return false;
+        }
         ushort mode = *(ushort*)(buffer + 28);   // stx_mode
         if ((mode & TypeMask) != CharDevice)
             return false;
@@ -150,9 +156,6 @@ internal sealed partial record DrmNodeInfo(
         return true;
     }
 
-    [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial byte* realpath(string path, byte* resolved);
-
-    [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int statx(int dirfd, string path, int flags, uint mask, byte* buffer);
+    /// <summary>A path as a NUL-terminated UTF-8 string.</summary>
+    private static byte[] Utf8(string path) => [.. System.Text.Encoding.UTF8.GetBytes(path), 0];
 }

@@ -1,4 +1,4 @@
-using Tmds.Linux;
+using Venus.Native;
 using Venus.HostRenderer.Rings;
 using Venus.Protocol.Vulkan;
 
@@ -206,11 +206,11 @@ internal sealed unsafe partial class HostContext
             return null;
         }
         if (size > memSize) { error = $"blob of {size} bytes for memory of {memSize}"; return null; }
-        int dup = LibC.dup(fd);
+        int dup = Libc.Dup(fd);
         if (dup < 0) { error = "dup failed"; return null; }
         var res = new Resource { Fd = dup, Map = null, Size = size, MemoryId = blobId, OwnsMapping = false };
         var r = AddResource(res, id);
-        if (r == null) { error = $"resource {id} exists already"; LibC.close(dup); }
+        if (r == null) { error = $"resource {id} exists already"; Libc.Close(dup); }
         return r;
     }
 }

@@ -1,4 +1,4 @@
-using Tmds.Linux;
+using Venus.Native;
 using System.Runtime.InteropServices;
 using Venus.HostRenderer.Native;
 using Venus.Protocol;
@@ -160,13 +160,13 @@ internal sealed unsafe partial class HostContext : IDisposable
         else if (fileSize >= 0 && (ulong)fileSize < size) error = $"an import of {size} bytes from a file of {fileSize}";
         else if (TryGetResource(id, out _)) error = $"resource {id} exists already";
         else if (!ReserveShared(mapped)) error = $"shared memory cap of {Options.MaxSharedBytes} bytes reached";
-        if (error != null) { LibC.close(fd); return null; }
-        void* map = LibC.mmap(null, (size_t)mapped, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED, fd, 0);
-        if (map == LibC.MAP_FAILED)
+        if (error != null) { Libc.Close(fd); return null; }
+        void* map = Libc.Mmap(null, (nuint)mapped, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
+        if (map == Libc.MAP_FAILED)
         {
             error = $"cannot map the imported fd (errno {Marshal.GetLastPInvokeError()})";
             ReleaseShared(mapped);
-            LibC.close(fd);
+            Libc.Close(fd);
             return null;
         }
         var res = new Resource { Fd = fd, Map = (byte*)map, Size = mapped, OwnsMapping = true };
@@ -265,8 +265,8 @@ internal sealed unsafe partial class HostContext : IDisposable
     void Free(Resource r)
     {
         if (r.OwnsMapping) ReleaseShared(r.Size);
-        if (r.OwnsMapping && r.Map != null) LibC.munmap(r.Map, (size_t)r.Size);
-        if (r.Fd >= 0) LibC.close(r.Fd);
+        if (r.OwnsMapping && r.Map != null) Libc.Munmap(r.Map, (nuint)r.Size);
+        if (r.Fd >= 0) Libc.Close(r.Fd);
     }
 
 

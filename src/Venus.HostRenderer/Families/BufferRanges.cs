@@ -14,7 +14,6 @@ namespace Venus.HostRenderer;
 /// </summary>
 internal sealed unsafe partial class Handlers
 {
-    const int ObjBuffer = 9;
     const ulong WholeSize = ulong.MaxValue;
 
     /// <summary>Bytes usable through each bound buffer (its memory requirements' size), and its device, by driver handle.</summary>
@@ -54,16 +53,10 @@ internal sealed unsafe partial class Handlers
         return true;
     }
 
-    public bool vkDestroyBuffer(Dispatcher x, vkDestroyBuffer.Args* a)
+    /// <summary>A destroyed buffer's binding is forgotten (host.xml &lt;after&gt;).</summary>
+    internal partial void vkDestroyBufferAfter(Dispatcher x, vkDestroyBuffer.Args* a, ulong handle)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkDestroyBuffer == null) return Fatal("vkDestroyBuffer: no device function");
-        if (a->buffer == 0) return true;
-        if (!_ctx.Retire.BeforeDestroy(a->device, "vkDestroyBuffer")) return false;
-        fns->vkDestroyBuffer(a->device, a->buffer, null);
-        x.Unregister(a->buffer, ObjBuffer);
-        lock (_boundBuffers) _boundBuffers.Remove(a->buffer);
-        return true;
+        lock (_boundBuffers) _boundBuffers.Remove(handle);
     }
 
     /// <summary>A destroyed device's buffers are gone with it.</summary>

@@ -123,16 +123,10 @@ internal sealed unsafe partial class Handlers
         return m3.maxPerSetDescriptors;
     }
 
-    public bool vkDestroyDescriptorSetLayout(Dispatcher x, vkDestroyDescriptorSetLayout.Args* a)
+    /// <summary>A destroyed layout's bindings are forgotten (host.xml &lt;after&gt;).</summary>
+    internal partial void vkDestroyDescriptorSetLayoutAfter(Dispatcher x, vkDestroyDescriptorSetLayout.Args* a, ulong handle)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkDestroyDescriptorSetLayout == null) return Fatal("vkDestroyDescriptorSetLayout: no device function");
-        if (a->descriptorSetLayout == 0) return true;
-        if (!_ctx.Retire.BeforeDestroy(a->device, "vkDestroyDescriptorSetLayout")) return false;
-        fns->vkDestroyDescriptorSetLayout(a->device, a->descriptorSetLayout, null);
-        x.Unregister(a->descriptorSetLayout, ObjDescriptorSetLayout);
-        lock (_sets) _setLayouts.Remove(a->descriptorSetLayout);
-        return true;
+        lock (_sets) _setLayouts.Remove(handle);
     }
 
     /// <summary>Records the sets vkAllocateDescriptorSets made: each one's layout and variable count.</summary>

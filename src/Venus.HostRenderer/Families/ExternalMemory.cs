@@ -1,4 +1,4 @@
-using Tmds.Linux;
+using Venus.Native;
 using Venus.HostRenderer.Context;
 using Venus.HostRenderer.Native;
 using Venus.Protocol.Commands;
@@ -69,7 +69,7 @@ internal sealed unsafe partial class Handlers
         if (!x.Register(*a->pMemory, memory, ObjDeviceMemory))
         {
             dev.Fns->vkFreeMemory(a->device, memory, null);
-            LibC.close(fd);
+            Libc.Close(fd);
             return false;
         }
         lock (_memories) _memories[*a->pMemory] = new ExportedMemory
@@ -110,11 +110,11 @@ internal sealed unsafe partial class Handlers
             if (pr != VkResult.VK_SUCCESS || (props.memoryTypeBits & (1u << (int)info.memoryTypeIndex)) == 0)
                 return RefuseExternal(a, $"memory type {info.memoryTypeIndex} cannot import resource {resourceId} (driver: {pr}, types 0x{props.memoryTypeBits:x})");
         }
-        int fd = LibC.dup(src.Fd);
-        int keep = fd < 0 ? -1 : LibC.dup(src.Fd);
+        int fd = Libc.Dup(src.Fd);
+        int keep = fd < 0 ? -1 : Libc.Dup(src.Fd);
         if (fd < 0 || keep < 0)
         {
-            if (fd >= 0) LibC.close(fd);
+            if (fd >= 0) Libc.Close(fd);
             a->ret = VkResult.VK_ERROR_OUT_OF_HOST_MEMORY;
             return true;
         }
@@ -125,14 +125,14 @@ internal sealed unsafe partial class Handlers
         if (a->ret != VkResult.VK_SUCCESS)
         {
             // The driver owns the fd only when the import succeeds.
-            LibC.close(fd);
-            LibC.close(keep);
+            Libc.Close(fd);
+            Libc.Close(keep);
             return true;
         }
         if (!x.Register(*a->pMemory, memory, ObjDeviceMemory))
         {
             dev.Fns->vkFreeMemory(a->device, memory, null);
-            LibC.close(keep);
+            Libc.Close(keep);
             return false;
         }
         // The imported memory is exportable in turn (and mappable through its blob) with the same fd.

@@ -15,33 +15,23 @@ namespace Venus.HostRenderer;
 /// </summary>
 internal sealed unsafe partial class Handlers
 {
-    const int ObjImage = 10;
     const uint MemcpyFlag = 0x1, RemainingLayers = 0xffffffffu;
 
     /// <summary>The create info's shape of every live image this host created, by driver handle (Families/ImageRanges.cs checks views and copies against it).</summary>
     readonly Dictionary<ulong, ImageShape> _images = new();
 
-    public bool vkCreateImage(Dispatcher x, vkCreateImage.Args* a)
+    internal partial bool vkCreateImageCheck(Dispatcher x, vkCreateImage.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCreateImage == null) return Fatal("vkCreateImage: no device function");
         if (a->pImage == null || a->pCreateInfo == null) return Fatal("vkCreateImage without a create info or an image id");
         if (ImageCreateInfoError(a->pCreateInfo) is { } invalid) return Fatal($"vkCreateImage: {invalid}");
-        ulong image = 0;
-        a->ret = fns->vkCreateImage(a->device, a->pCreateInfo, null, &image);
-        if (a->ret < 0 || image == 0)
-        {
-            *a->pImage = 0;
-            return true;
-        }
-        if (!x.Register(*a->pImage, image, ObjImage))
-        {
-            fns->vkDestroyImage(a->device, image, null);
-            return false;
-        }
-        var ci = a->pCreateInfo;
-        lock (_images) _images[image] = new ImageShape(a->device, ci->imageType, ci->format, ci->extent, ci->mipLevels, ci->arrayLayers, ci->flags, (uint)ci->samples);
         return true;
+    }
+
+    /// <summary>A created image's shape (host.xml &lt;after&gt;).</summary>
+    internal partial void vkCreateImageAfter(Dispatcher x, vkCreateImage.Args* a, ulong handle)
+    {
+        var ci = a->pCreateInfo;
+        lock (_images) _images[handle] = new ImageShape(a->device, ci->imageType, ci->format, ci->extent, ci->mipLevels, ci->arrayLayers, ci->flags, (uint)ci->samples);
     }
 
     /// <summary>
@@ -64,15 +54,9 @@ internal sealed unsafe partial class Handlers
         return null;
     }
 
-    public bool vkDestroyImage(Dispatcher x, vkDestroyImage.Args* a)
+    internal partial void vkDestroyImageAfter(Dispatcher x, vkDestroyImage.Args* a, ulong handle)
     {
-        if (a->image == 0) return true;
-        if (x.DeviceFunctions == null || x.DeviceFunctions->vkDestroyImage == null) return Fatal("vkDestroyImage: no device function");
-        if (!_ctx.Retire.BeforeDestroy(a->device, "vkDestroyImage")) return false;
-        x.DeviceFunctions->vkDestroyImage(a->device, a->image, null);
-        x.Unregister(a->image, ObjImage);
-        lock (_images) _images.Remove(a->image);
-        return true;
+        lock (_images) _images.Remove(handle);
     }
 
     public bool vkCopyMemoryToImageMESA(Dispatcher x, vkCopyMemoryToImageMESA.Args* a)

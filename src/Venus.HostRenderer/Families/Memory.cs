@@ -1,4 +1,4 @@
-using Tmds.Linux;
+using Venus.Native;
 using System.Runtime.InteropServices;
 using Venus.HostRenderer.Context;
 using Venus.HostRenderer.Native;
@@ -110,8 +110,8 @@ internal sealed unsafe partial class Handlers
             : getProps(a->device, VkExternalMemoryHandleTypeFlagBits.VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, map, &hostProps);
         if (r != VkResult.VK_SUCCESS || (hostProps.memoryTypeBits & (1u << (int)info.memoryTypeIndex)) == 0)
         {
-            LibC.munmap(map, (size_t)size);
-            LibC.close(fd);
+            Libc.Munmap(map, (nuint)size);
+            Libc.Close(fd);
             _ctx.ReleaseShared(size);
             // This memory type cannot be backed by guest-mappable memory: allocate normally; mapping it will fail cleanly.
             a->ret = dev.Fns->vkAllocateMemory(a->device, &info, null, &memory);
@@ -130,16 +130,16 @@ internal sealed unsafe partial class Handlers
         a->ret = dev.Fns->vkAllocateMemory(a->device, &info, null, &memory);
         if (a->ret != VkResult.VK_SUCCESS)
         {
-            LibC.munmap(map, (size_t)size);
-            LibC.close(fd);
+            Libc.Munmap(map, (nuint)size);
+            Libc.Close(fd);
             _ctx.ReleaseShared(size);
             return true;
         }
         if (!x.Register(*a->pMemory, memory, ObjDeviceMemory))
         {
             dev.Fns->vkFreeMemory(a->device, memory, null);
-            LibC.munmap(map, (size_t)size);
-            LibC.close(fd);
+            Libc.Munmap(map, (nuint)size);
+            Libc.Close(fd);
             _ctx.ReleaseShared(size);
             return false;
         }
@@ -163,9 +163,9 @@ internal sealed unsafe partial class Handlers
 
     void Release(ExportedMemory m)
     {
-        LibC.close(m.Fd);
+        Libc.Close(m.Fd);
         if (m.Map == null) return; // exported by the driver: nothing mapped or reserved here
-        LibC.munmap(m.Map, (size_t)m.Size);
+        Libc.Munmap(m.Map, (nuint)m.Size);
         _ctx.ReleaseShared(m.Size);
     }
 

@@ -1,4 +1,4 @@
-using Tmds.Linux;
+using Venus.Native;
 using System.Collections.Concurrent;
 using Venus.HostRenderer.Context;
 using Venus.HostRenderer.Native;
@@ -135,8 +135,8 @@ internal sealed unsafe partial class Handlers
         }
         finally
         {
-            LibC.munmap(map, (size_t)size);
-            LibC.close(fd);
+            Libc.Munmap(map, (nuint)size);
+            Libc.Close(fd);
         }
     }
 

@@ -14,46 +14,29 @@ namespace Venus.HostRenderer;
 /// </summary>
 internal sealed unsafe partial class Handlers
 {
-    const int ObjQueryPool = 12;
     const uint Result64 = 0x1, ResultWithAvailability = 0x4, ResultWithStatus = 0x10;
     const int QueryTypePipelineStatistics = 1, QueryTypeTransformFeedback = 1000028004;
 
     readonly record struct QueryPoolState(uint Count, int Type, uint Statistics, ulong Device);
     readonly Dictionary<ulong, QueryPoolState> _queryPools = new();
 
-    public bool vkCreateQueryPool(Dispatcher x, vkCreateQueryPool.Args* a)
+    internal partial bool vkCreateQueryPoolCheck(Dispatcher x, vkCreateQueryPool.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCreateQueryPool == null) return Fatal("vkCreateQueryPool: no device function");
         if (a->pCreateInfo == null || a->pQueryPool == null) return Fatal("vkCreateQueryPool without a create info or a pool id");
         if (a->pCreateInfo->queryCount == 0) return Fatal("vkCreateQueryPool: a pool of 0 queries");
-        ulong pool = 0;
-        a->ret = fns->vkCreateQueryPool(a->device, a->pCreateInfo, null, &pool);
-        if (a->ret < 0 || pool == 0)
-        {
-            *a->pQueryPool = 0;
-            return true;
-        }
-        if (!x.Register(*a->pQueryPool, pool, ObjQueryPool))
-        {
-            fns->vkDestroyQueryPool(a->device, pool, null);
-            return false;
-        }
-        var ci = a->pCreateInfo;
-        lock (_queryPools) _queryPools[pool] = new QueryPoolState(ci->queryCount, (int)ci->queryType, ci->pipelineStatistics, a->device);
         return true;
     }
 
-    public bool vkDestroyQueryPool(Dispatcher x, vkDestroyQueryPool.Args* a)
+    /// <summary>A created pool's shape, for the range checks of the query commands (host.xml &lt;after&gt;).</summary>
+    internal partial void vkCreateQueryPoolAfter(Dispatcher x, vkCreateQueryPool.Args* a, ulong handle)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkDestroyQueryPool == null) return Fatal("vkDestroyQueryPool: no device function");
-        if (a->queryPool == 0) return true;
-        if (!_ctx.Retire.BeforeDestroy(a->device, "vkDestroyQueryPool")) return false;
-        fns->vkDestroyQueryPool(a->device, a->queryPool, null);
-        x.Unregister(a->queryPool, ObjQueryPool);
-        lock (_queryPools) _queryPools.Remove(a->queryPool);
-        return true;
+        var ci = a->pCreateInfo;
+        lock (_queryPools) _queryPools[handle] = new QueryPoolState(ci->queryCount, (int)ci->queryType, ci->pipelineStatistics, a->device);
+    }
+
+    internal partial void vkDestroyQueryPoolAfter(Dispatcher x, vkDestroyQueryPool.Args* a, ulong handle)
+    {
+        lock (_queryPools) _queryPools.Remove(handle);
     }
 
     /// <summary>A destroyed device's query pools are gone with it.</summary>

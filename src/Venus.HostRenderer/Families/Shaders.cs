@@ -19,7 +19,6 @@ namespace Venus.HostRenderer;
 /// </summary>
 internal sealed unsafe partial class Handlers
 {
-    const int ObjShaderModule = 15;
     const uint StageCompute = 0x20;
     const uint GraphicsStages = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x40 | 0x80;
 
@@ -56,43 +55,30 @@ internal sealed unsafe partial class Handlers
         return Math.Max(Math.Max(l.maxVertexInputAttributes, (components + 3) / 4), Math.Max(l.maxFragmentOutputAttachments, l.maxColorAttachments));
     }
 
-    public bool vkCreateShaderModule(Dispatcher x, vkCreateShaderModule.Args* a)
+    internal partial bool vkCreateShaderModuleCheck(Dispatcher x, vkCreateShaderModule.Args* a)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkCreateShaderModule == null) return Fatal("vkCreateShaderModule: no device function");
         if (a->pCreateInfo == null || a->pShaderModule == null) return Fatal("vkCreateShaderModule without a create info or a module id");
         if (ModuleError(a->pCreateInfo, DeviceApiVersion(x, a->device), LocationLimit(x, a->device)) is { } why) return Fatal($"vkCreateShaderModule: {why}");
-        ulong module = 0;
-        a->ret = fns->vkCreateShaderModule(a->device, a->pCreateInfo, null, &module);
-        if ((int)a->ret < 0 || module == 0)
-        {
-            *a->pShaderModule = 0;
-            return true;
-        }
-        if (!x.Register(*a->pShaderModule, module, ObjShaderModule))
-        {
-            fns->vkDestroyShaderModule(a->device, module, null);
-            return false;
-        }
+        return true;
+    }
+
+    /// <summary>
+    /// A created module's entry points and the descriptors each uses, for the stage checks of
+    /// pipelines and their layout checks (host.xml &lt;after&gt;).
+    /// </summary>
+    internal partial void vkCreateShaderModuleAfter(Dispatcher x, vkCreateShaderModule.Args* a, ulong handle)
+    {
         var ci = a->pCreateInfo;
         var entryPoints = SpirvTools.EntryPoints(ci->pCode, (int)(ci->codeSize / 4));
         var resources = new SpirvResources.Resource[entryPoints.Length][];
         for (int e = 0; e < entryPoints.Length; e++)
             resources[e] = SpirvResources.Used(ci->pCode, (int)(ci->codeSize / 4), entryPoints[e].Stage, entryPoints[e].Name);
-        lock (_modules) _modules[module] = new ShaderModuleInfo(a->device, entryPoints, resources);
-        return true;
+        lock (_modules) _modules[handle] = new ShaderModuleInfo(a->device, entryPoints, resources);
     }
 
-    public bool vkDestroyShaderModule(Dispatcher x, vkDestroyShaderModule.Args* a)
+    internal partial void vkDestroyShaderModuleAfter(Dispatcher x, vkDestroyShaderModule.Args* a, ulong handle)
     {
-        var fns = x.DeviceFunctions;
-        if (fns == null || fns->vkDestroyShaderModule == null) return Fatal("vkDestroyShaderModule: no device function");
-        if (a->shaderModule == 0) return true;
-        if (!_ctx.Retire.BeforeDestroy(a->device, "vkDestroyShaderModule")) return false;
-        fns->vkDestroyShaderModule(a->device, a->shaderModule, null);
-        x.Unregister(a->shaderModule, ObjShaderModule);
-        lock (_modules) _modules.Remove(a->shaderModule);
-        return true;
+        lock (_modules) _modules.Remove(handle);
     }
 
     /// <summary>A destroyed device's modules are gone with it.</summary>

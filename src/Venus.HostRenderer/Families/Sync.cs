@@ -1,4 +1,4 @@
-using Tmds.Linux;
+using Venus.Native;
 using Venus.HostRenderer.Context;
 using Venus.Protocol.Commands;
 using Venus.Protocol.Vulkan;
@@ -196,7 +196,7 @@ internal sealed unsafe partial class Handlers
             var r = dev.Fns->vkGetSemaphoreFdKHR(a->device, &get, &fd);
             // The guest exports the payload as signalled (fd -1) once this command is done: wait for it.
             bool signalled = fd < 0 || Native.Posix.WaitSyncFile(fd, (int)EmulatedWaitLimit.TotalMilliseconds);
-            if (fd >= 0) LibC.close(fd);
+            if (fd >= 0) Libc.Close(fd);
             if (r == VkResult.VK_SUCCESS && !signalled) return Fatal($"vkWaitSemaphoreResourceMESA: the semaphore's sync_fd did not signal within {EmulatedWaitLimit.TotalSeconds:0} s");
             return r == VkResult.VK_SUCCESS || Fatal($"vkWaitSemaphoreResourceMESA: the driver answered {r}");
         }

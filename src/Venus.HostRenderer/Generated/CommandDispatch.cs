@@ -39,17 +39,9 @@ internal unsafe partial interface IHandlers
     bool vkWaitForFences(Dispatcher x, vkWaitForFences.Args* a);
     bool vkCreateSemaphore(Dispatcher x, vkCreateSemaphore.Args* a);
     bool vkDestroySemaphore(Dispatcher x, vkDestroySemaphore.Args* a);
-    bool vkCreateQueryPool(Dispatcher x, vkCreateQueryPool.Args* a);
-    bool vkDestroyQueryPool(Dispatcher x, vkDestroyQueryPool.Args* a);
-    bool vkDestroyBuffer(Dispatcher x, vkDestroyBuffer.Args* a);
-    bool vkCreateImage(Dispatcher x, vkCreateImage.Args* a);
-    bool vkDestroyImage(Dispatcher x, vkDestroyImage.Args* a);
-    bool vkCreateShaderModule(Dispatcher x, vkCreateShaderModule.Args* a);
-    bool vkDestroyShaderModule(Dispatcher x, vkDestroyShaderModule.Args* a);
     bool vkCreatePipelineLayout(Dispatcher x, vkCreatePipelineLayout.Args* a);
     bool vkDestroyPipelineLayout(Dispatcher x, vkDestroyPipelineLayout.Args* a);
     bool vkCreateDescriptorSetLayout(Dispatcher x, vkCreateDescriptorSetLayout.Args* a);
-    bool vkDestroyDescriptorSetLayout(Dispatcher x, vkDestroyDescriptorSetLayout.Args* a);
     bool vkDestroyDescriptorPool(Dispatcher x, vkDestroyDescriptorPool.Args* a);
     bool vkResetDescriptorPool(Dispatcher x, vkResetDescriptorPool.Args* a);
     bool vkAllocateDescriptorSets(Dispatcher x, vkAllocateDescriptorSets.Args* a);
@@ -1280,7 +1272,17 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateQueryPool.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(47, ref d);
-        if (!x.Handlers.vkCreateQueryPool(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateQueryPool;
+        if (fn == null) return x.MissingFunction(47);
+        if (!x.Handlers.vkCreateQueryPoolCheck(x, &a)) return false;
+        ulong real_pQueryPool = 0;
+        a.ret = fn(a.device, a.pCreateInfo, null, a.pQueryPool == null ? null : &real_pQueryPool);
+        if (a.pQueryPool != null)
+        {
+            if ((int)a.ret >= 0 && real_pQueryPool != 0) { if (!x.Register(*a.pQueryPool, real_pQueryPool, 12)) return false; }
+            else *a.pQueryPool = 0;
+        }
+        if (a.pQueryPool != null && *a.pQueryPool != 0) x.Handlers.vkCreateQueryPoolAfter(x, &a, real_pQueryPool);
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateQueryPool.ReplySize(&a);
@@ -1298,7 +1300,12 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkDestroyQueryPool.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(48, ref d);
-        if (!x.Handlers.vkDestroyQueryPool(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyQueryPool;
+        if (fn == null) return x.MissingFunction(48);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyQueryPool")) return false;
+        fn(a.device, a.queryPool, null);
+        x.Unregister(a.queryPool, 12);
+        x.Handlers.vkDestroyQueryPoolAfter(x, &a, a.queryPool);
         if ((flags & 1) != 0)
         {
             ulong size = vkDestroyQueryPool.ReplySize(&a);
@@ -1363,7 +1370,12 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkDestroyBuffer.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(51, ref d);
-        if (!x.Handlers.vkDestroyBuffer(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyBuffer;
+        if (fn == null) return x.MissingFunction(51);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyBuffer")) return false;
+        fn(a.device, a.buffer, null);
+        x.Unregister(a.buffer, 9);
+        x.Handlers.vkDestroyBufferAfter(x, &a, a.buffer);
         if ((flags & 1) != 0)
         {
             ulong size = vkDestroyBuffer.ReplySize(&a);
@@ -1429,7 +1441,17 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateImage.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(54, ref d);
-        if (!x.Handlers.vkCreateImage(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateImage;
+        if (fn == null) return x.MissingFunction(54);
+        if (!x.Handlers.vkCreateImageCheck(x, &a)) return false;
+        ulong real_pImage = 0;
+        a.ret = fn(a.device, a.pCreateInfo, null, a.pImage == null ? null : &real_pImage);
+        if (a.pImage != null)
+        {
+            if ((int)a.ret >= 0 && real_pImage != 0) { if (!x.Register(*a.pImage, real_pImage, 10)) return false; }
+            else *a.pImage = 0;
+        }
+        if (a.pImage != null && *a.pImage != 0) x.Handlers.vkCreateImageAfter(x, &a, real_pImage);
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateImage.ReplySize(&a);
@@ -1447,7 +1469,12 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkDestroyImage.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(55, ref d);
-        if (!x.Handlers.vkDestroyImage(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyImage;
+        if (fn == null) return x.MissingFunction(55);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyImage")) return false;
+        fn(a.device, a.image, null);
+        x.Unregister(a.image, 10);
+        x.Handlers.vkDestroyImageAfter(x, &a, a.image);
         if ((flags & 1) != 0)
         {
             ulong size = vkDestroyImage.ReplySize(&a);
@@ -1534,7 +1561,17 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkCreateShaderModule.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(59, ref d);
-        if (!x.Handlers.vkCreateShaderModule(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCreateShaderModule;
+        if (fn == null) return x.MissingFunction(59);
+        if (!x.Handlers.vkCreateShaderModuleCheck(x, &a)) return false;
+        ulong real_pShaderModule = 0;
+        a.ret = fn(a.device, a.pCreateInfo, null, a.pShaderModule == null ? null : &real_pShaderModule);
+        if (a.pShaderModule != null)
+        {
+            if ((int)a.ret >= 0 && real_pShaderModule != 0) { if (!x.Register(*a.pShaderModule, real_pShaderModule, 15)) return false; }
+            else *a.pShaderModule = 0;
+        }
+        if (a.pShaderModule != null && *a.pShaderModule != 0) x.Handlers.vkCreateShaderModuleAfter(x, &a, real_pShaderModule);
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateShaderModule.ReplySize(&a);
@@ -1552,7 +1589,12 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkDestroyShaderModule.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(60, ref d);
-        if (!x.Handlers.vkDestroyShaderModule(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyShaderModule;
+        if (fn == null) return x.MissingFunction(60);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyShaderModule")) return false;
+        fn(a.device, a.shaderModule, null);
+        x.Unregister(a.shaderModule, 15);
+        x.Handlers.vkDestroyShaderModuleAfter(x, &a, a.shaderModule);
         if ((flags & 1) != 0)
         {
             ulong size = vkDestroyShaderModule.ReplySize(&a);
@@ -1841,7 +1883,12 @@ internal static unsafe partial class CommandDispatch
         x.BeginCommand();
         vkDestroyDescriptorSetLayout.Decode(ref d, &a);
         if (d.Failed) return x.DecodeFailed(73, ref d);
-        if (!x.Handlers.vkDestroyDescriptorSetLayout(x, &a)) return false;
+        var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkDestroyDescriptorSetLayout;
+        if (fn == null) return x.MissingFunction(73);
+        if (!x.Ctx.Retire.BeforeDestroy(a.device, "vkDestroyDescriptorSetLayout")) return false;
+        fn(a.device, a.descriptorSetLayout, null);
+        x.Unregister(a.descriptorSetLayout, 20);
+        x.Handlers.vkDestroyDescriptorSetLayoutAfter(x, &a, a.descriptorSetLayout);
         if ((flags & 1) != 0)
         {
             ulong size = vkDestroyDescriptorSetLayout.ReplySize(&a);

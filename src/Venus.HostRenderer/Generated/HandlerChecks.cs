@@ -37,6 +37,8 @@ internal sealed unsafe partial class Handlers
     // Families/Shaders.cs
     /// <summary>Before the driver's vkCreateComputePipelines: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkCreateComputePipelinesCheck(Dispatcher x, vkCreateComputePipelines.Args* a);
+    /// <summary>Before the driver's vkCreateShaderModule: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCreateShaderModuleCheck(Dispatcher x, vkCreateShaderModule.Args* a);
     /// <summary>Before the driver's vkCreateRayTracingPipelinesKHR: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkCreateRayTracingPipelinesKHRCheck(Dispatcher x, vkCreateRayTracingPipelinesKHR.Args* a);
     // Families/BoundState.cs
@@ -97,6 +99,8 @@ internal sealed unsafe partial class Handlers
     /// <summary>Before the driver's vkCmdTraceRaysIndirect2KHR: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkCmdTraceRaysIndirect2KHRCheck(Dispatcher x, vkCmdTraceRaysIndirect2KHR.Args* a);
     // Families/Queries.cs
+    /// <summary>Before the driver's vkCreateQueryPool: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCreateQueryPoolCheck(Dispatcher x, vkCreateQueryPool.Args* a);
     /// <summary>Before the driver's vkResetQueryPool: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkResetQueryPoolCheck(Dispatcher x, vkResetQueryPool.Args* a);
     /// <summary>Before the driver's vkCmdResetQueryPool: false when the guest's arguments break a rule (the check has failed the context).</summary>
@@ -113,6 +117,9 @@ internal sealed unsafe partial class Handlers
     internal partial bool vkCmdWriteTimestampCheck(Dispatcher x, vkCmdWriteTimestamp.Args* a);
     /// <summary>Before the driver's vkCmdWriteTimestamp2: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkCmdWriteTimestamp2Check(Dispatcher x, vkCmdWriteTimestamp2.Args* a);
+    // Families/HostCopy.cs
+    /// <summary>Before the driver's vkCreateImage: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCreateImageCheck(Dispatcher x, vkCreateImage.Args* a);
     // Families/ImageRanges.cs
     /// <summary>Before the driver's vkCreateImageView: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkCreateImageViewCheck(Dispatcher x, vkCreateImageView.Args* a);
@@ -147,4 +154,25 @@ internal sealed unsafe partial class Handlers
     internal partial bool vkCmdBuildAccelerationStructuresIndirectKHRCheck(Dispatcher x, vkCmdBuildAccelerationStructuresIndirectKHR.Args* a);
     /// <summary>Before the driver's vkGetAccelerationStructureBuildSizesKHR: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkGetAccelerationStructureBuildSizesKHRCheck(Dispatcher x, vkGetAccelerationStructureBuildSizesKHR.Args* a);
+    // Families/BufferRanges.cs
+    /// <summary>After the driver's vkDestroyBuffer and the object table: <paramref name="handle"/> is the driver's handle of the object created (only when it was) or destroyed.</summary>
+    internal partial void vkDestroyBufferAfter(Dispatcher x, vkDestroyBuffer.Args* a, ulong handle);
+    // Families/Descriptors.cs
+    /// <summary>After the driver's vkDestroyDescriptorSetLayout and the object table: <paramref name="handle"/> is the driver's handle of the object created (only when it was) or destroyed.</summary>
+    internal partial void vkDestroyDescriptorSetLayoutAfter(Dispatcher x, vkDestroyDescriptorSetLayout.Args* a, ulong handle);
+    // Families/Shaders.cs
+    /// <summary>After the driver's vkCreateShaderModule and the object table: <paramref name="handle"/> is the driver's handle of the object created (only when it was) or destroyed.</summary>
+    internal partial void vkCreateShaderModuleAfter(Dispatcher x, vkCreateShaderModule.Args* a, ulong handle);
+    /// <summary>After the driver's vkDestroyShaderModule and the object table: <paramref name="handle"/> is the driver's handle of the object created (only when it was) or destroyed.</summary>
+    internal partial void vkDestroyShaderModuleAfter(Dispatcher x, vkDestroyShaderModule.Args* a, ulong handle);
+    // Families/Queries.cs
+    /// <summary>After the driver's vkCreateQueryPool and the object table: <paramref name="handle"/> is the driver's handle of the object created (only when it was) or destroyed.</summary>
+    internal partial void vkCreateQueryPoolAfter(Dispatcher x, vkCreateQueryPool.Args* a, ulong handle);
+    /// <summary>After the driver's vkDestroyQueryPool and the object table: <paramref name="handle"/> is the driver's handle of the object created (only when it was) or destroyed.</summary>
+    internal partial void vkDestroyQueryPoolAfter(Dispatcher x, vkDestroyQueryPool.Args* a, ulong handle);
+    // Families/HostCopy.cs
+    /// <summary>After the driver's vkCreateImage and the object table: <paramref name="handle"/> is the driver's handle of the object created (only when it was) or destroyed.</summary>
+    internal partial void vkCreateImageAfter(Dispatcher x, vkCreateImage.Args* a, ulong handle);
+    /// <summary>After the driver's vkDestroyImage and the object table: <paramref name="handle"/> is the driver's handle of the object created (only when it was) or destroyed.</summary>
+    internal partial void vkDestroyImageAfter(Dispatcher x, vkDestroyImage.Args* a, ulong handle);
 }

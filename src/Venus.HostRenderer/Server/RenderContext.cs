@@ -1,4 +1,4 @@
-using Tmds.Linux;
+using Venus.Native;
 using Venus.HostRenderer.Context;
 using Venus.HostRenderer.Native;
 using Venus.Transport.RenderServer;
@@ -36,7 +36,7 @@ internal sealed class RenderContext : IRenderContext
         // The VMM passes VIRGL_RENDERER_BLOB_FLAG_*: shared memory is MAPPABLE only; device memory may add SHAREABLE/CROSS_DEVICE.
         var r = _ctx.CreateBlob(Host3d, blobId == 0 ? flags : RenderProtocol.BlobFlagMappable, size, blobId, out var error, resourceId, exactFile: true)
             ?? throw new RenderContextException(error ?? "refused");
-        int fd = LibC.dup(r.Fd);
+        int fd = Libc.Dup(r.Fd);
         if (fd < 0) { _ctx.UnrefResource(r.Id); throw new RenderContextException("dup failed"); }
         // libvirglrenderer takes an SHM fd only when the file is exactly the blob's size. Device memory
         // is a memfd of whole import-alignment units, so a smaller blob of it goes as DMABUF, which the

@@ -1,4 +1,4 @@
-using Tmds.Linux;
+using Venus.Native;
 using Venus.HostRenderer.Context;
 using Venus.HostRenderer.Native;
 using Venus.Protocol;
@@ -35,7 +35,7 @@ internal sealed class VtestRenderer : IVtestRenderer
         ThrowIfFatal();
         var r = _ctx.CreateBlob((uint)type, (uint)flags, size, blobId, out var error)
             ?? throw new VtestRendererException($"RESOURCE_CREATE_BLOB: {error}");
-        int fd = LibC.dup(r.Fd);
+        int fd = Libc.Dup(r.Fd);
         if (fd < 0) { _ctx.UnrefResource(r.Id); throw new VtestRendererException("RESOURCE_CREATE_BLOB: dup failed"); }
         return (r.Id, fd);
     }

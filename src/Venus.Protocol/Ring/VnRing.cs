@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
+using Venus.Native;
 using Venus.Protocol.Vulkan;
 
 namespace Venus.Protocol.Ring;
@@ -25,7 +25,7 @@ public enum RingStatusFlags : uint
 }
 
 /// <summary>The ring facts the guest and the host share: Mesa's layout, the wrap-aware seqno compare, the back-off sleep.</summary>
-public static unsafe partial class VnRing
+public static unsafe class VnRing
 {
     /// <summary>Mesa's <c>vn_ring_get_layout</c> (venus-protocol.md §4.1): head, tail and status each on their own cache line, then the buffer.</summary>
     public const uint MesaHeadOffset = 0, MesaTailOffset = 64, MesaStatusOffset = 128, MesaBufferOffset = 192;
@@ -41,16 +41,6 @@ public static unsafe partial class VnRing
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool SeqnoAfter(uint seqno, uint current) => (int)(seqno - current) > 0;
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Timespec
-    {
-        public nint Seconds;
-        public nint Nanoseconds;
-    }
-
-    [LibraryImport("libc", EntryPoint = "nanosleep")]
-    private static partial int NanoSleep(Timespec* request, Timespec* remaining);
-
     private static bool s_native = OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD();
 
     /// <summary>
@@ -65,12 +55,12 @@ public static unsafe partial class VnRing
         {
             try
             {
-                var ts = new Timespec
+                var ts = new Libc.Timespec
                 {
-                    Seconds = (nint)(microseconds / 1_000_000),
-                    Nanoseconds = (nint)(microseconds % 1_000_000 * 1000),
+                    tv_sec = (nint)(microseconds / 1_000_000),
+                    tv_nsec = (nint)(microseconds % 1_000_000 * 1000),
                 };
-                NanoSleep(&ts, null);
+                Libc.NanoSleep(&ts, null);
                 return;
             }
             catch (EntryPointNotFoundException) { s_native = false; }

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using Venus.Protocol;
-using Venus.Transport.Vtest.Interop;
+using Venus.Native;
 
 namespace Venus.Transport.Vtest.Server;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using Venus.Transport.Vtest.Interop;
+using Venus.Native;
 
 namespace Venus.Transport.Vtest.Server;
 

@@ -1,4 +1,4 @@
-using Venus.Transport.Vtest.Interop;
+using Venus.Native;
 
 namespace Venus.Transport.Vtest.Server;
 
