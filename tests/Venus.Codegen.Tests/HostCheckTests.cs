@@ -63,9 +63,9 @@ public partial class HostCheckTests(GeneratorFixture g)
     [Fact]
     public void AnUncheckedCommandCallsNoCheck()
     {
-        var lines = Handler("vkCmdDispatch");
+        var lines = Handler("vkCmdSetLineWidth");
         Assert.DoesNotContain(lines, l => l.Contains("Check(", StringComparison.Ordinal));
-        Assert.DoesNotContain("vkCmdDispatchCheck", Host["HandlerChecks.cs"]);
+        Assert.DoesNotContain("vkCmdSetLineWidthCheck", Host["HandlerChecks.cs"]);
     }
 
     [Fact]
@@ -115,8 +115,8 @@ public partial class HostCheckTests(GeneratorFixture g)
         Assert.All(missing, d => Assert.Equal("CS8795", d.Id));
 
         var unlisted = Compile(DispatcherStub, checks, Implementations(decls,
-            "    internal partial bool vkCmdDispatchCheck(Dispatcher x, vkCmdDispatch.Args* a) => true;\n", afters));
-        Assert.Contains(unlisted, d => d.Id == "CS0759" && d.GetMessage().Contains("vkCmdDispatchCheck"));
+            "    internal partial bool vkCmdSetLineWidthCheck(Dispatcher x, vkCmdSetLineWidth.Args* a) => true;\n", afters));
+        Assert.Contains(unlisted, d => d.Id == "CS0759" && d.GetMessage().Contains("vkCmdSetLineWidthCheck"));
     }
 
     [Fact]
