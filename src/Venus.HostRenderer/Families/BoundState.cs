@@ -65,6 +65,10 @@ internal sealed unsafe partial class Handlers
         /// <summary>Guest ids of its command pool and device.</summary>
         public readonly ulong Pool = pool, Device = device;
         public volatile bool Live = true;
+        /// <summary>Ended since its last vkBeginCommandBuffer: the only state a submit may name it in.</summary>
+        public volatile bool Executable;
+        /// <summary>Its device's maxViewports: the bound of vkCmdSetViewport and vkCmdSetScissor.</summary>
+        public uint MaxViewports = 16;
         public readonly PipelineInfo?[] Pipelines = new PipelineInfo?[BindPoints];
         public readonly SetLayout?[] Sets = new SetLayout?[BindPoints * MaxSets];
         /// <summary>Per bind point: the bound sets were checked against the bound pipeline since the last bind.</summary>
@@ -278,12 +282,65 @@ internal sealed unsafe partial class Handlers
             ulong pool = _ctx.Objects.TryGet(x.FirstId, ObjCommandBuffer, out var cb) ? cb.Parent : 0;
             ulong device = _ctx.Objects.TryGet(pool, ObjCommandPool, out var p) ? p.Parent : 0;
             state = new CommandBufferState(a->commandBuffer, pool, device);
+            state.MaxViewports = MaxViewportsOf(x, device);
             _commandBuffers[a->commandBuffer] = state;
             x.LastCommandBuffer = state;
         }
         state.Reset();
+        state.Executable = false;
         return true;
     }
+
+    /// <summary>
+    /// vkEndCommandBuffer makes a recording executable. A submit of one that is still recording (or
+    /// was never begun) is refused: lavapipe ran such a buffer's half-built command list and faulted
+    /// (found by the lavapipe fuzz target). VUID-VkSubmitInfo-pCommandBuffers-00070.
+    /// </summary>
+    internal partial bool vkEndCommandBufferCheck(Dispatcher x, vkEndCommandBuffer.Args* a)
+    {
+        if (StateOf(x, a->commandBuffer) is { } state) state.Executable = true;
+        return true;
+    }
+
+    /// <summary>Null when <paramref name="commandBuffer"/> (a driver handle) may be submitted; else why not.</summary>
+    string? SubmitError(ulong commandBuffer)
+    {
+        if (!_commandBuffers.TryGetValue(commandBuffer, out var state) || !state.Live) return $"command buffer 0x{_ctx.Objects.IdOf(commandBuffer, ObjCommandBuffer):x} was never recorded";
+        return state.Executable ? null : $"command buffer 0x{_ctx.Objects.IdOf(commandBuffer, ObjCommandBuffer):x} is still recording (no vkEndCommandBuffer)";
+    }
+
+    /// <summary>maxViewports of the device with guest id <paramref name="deviceId"/>, asked for once per device (16 when unknown).</summary>
+    uint MaxViewportsOf(Dispatcher x, ulong deviceId)
+    {
+        DeviceState? ds;
+        lock (_devLock) _devices.TryGetValue(deviceId, out ds);
+        if (ds == null) return 16;
+        if (ds.MaxViewports == 0 && x.InstanceFunctions != null && x.InstanceFunctions->vkGetPhysicalDeviceProperties != null)
+        {
+            VkPhysicalDeviceProperties props = default;
+            x.InstanceFunctions->vkGetPhysicalDeviceProperties(ds.PhysicalDevice, &props);
+            // A driver that reports none (the fuzz targets' stub driver): 16, the least a device with multiViewport has.
+            ds.MaxViewports = props.limits.maxViewports != 0 ? props.limits.maxViewports : 16;
+        }
+        return ds.MaxViewports != 0 ? ds.MaxViewports : 16;
+    }
+
+    /// <summary>
+    /// Viewports and scissors set while recording stay inside the device's maxViewports
+    /// (VUID-vkCmdSetViewport-firstViewport-01223 and the scissor and with-count forms): lavapipe keeps
+    /// them in fixed arrays of its maximum.
+    /// </summary>
+    bool ViewportRange(Dispatcher x, ulong commandBuffer, uint first, uint count, string command)
+    {
+        uint max = StateOf(x, commandBuffer)?.MaxViewports ?? 16;
+        if (first > max || count > max - first) return Fatal($"{command}: viewports or scissors {first} to {(ulong)first + count} (the device has {max})");
+        return true;
+    }
+
+    internal partial bool vkCmdSetViewportCheck(Dispatcher x, vkCmdSetViewport.Args* a) => ViewportRange(x, a->commandBuffer, a->firstViewport, a->viewportCount, "vkCmdSetViewport");
+    internal partial bool vkCmdSetScissorCheck(Dispatcher x, vkCmdSetScissor.Args* a) => ViewportRange(x, a->commandBuffer, a->firstScissor, a->scissorCount, "vkCmdSetScissor");
+    internal partial bool vkCmdSetViewportWithCountCheck(Dispatcher x, vkCmdSetViewportWithCount.Args* a) => ViewportRange(x, a->commandBuffer, 0, a->viewportCount, "vkCmdSetViewportWithCount");
+    internal partial bool vkCmdSetScissorWithCountCheck(Dispatcher x, vkCmdSetScissorWithCount.Args* a) => ViewportRange(x, a->commandBuffer, 0, a->scissorCount, "vkCmdSetScissorWithCount");
 
     /// <summary>Freed command buffers lose their state (vkFreeCommandBuffers, and every buffer of a destroyed pool).</summary>
     void ForgetCommandBuffer(ulong handle)

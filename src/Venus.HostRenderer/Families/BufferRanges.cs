@@ -1,6 +1,7 @@
 using Venus.HostRenderer.Context;
 using Venus.Protocol.Commands;
 using Venus.Protocol.Vulkan;
+using Venus.Protocol.Wire;
 
 namespace Venus.HostRenderer;
 
@@ -50,6 +51,68 @@ internal sealed unsafe partial class Handlers
             var b = &a->pBindInfos[i];
             if (!BindBuffer(x, a->device, b->buffer, b->memory, b->memoryOffset, "vkBindBufferMemory2")) return false;
         }
+        return true;
+    }
+
+    /// <summary>
+    /// An image bind must fit its allocation like a buffer's (VUID-VkBindImageMemoryInfo-size-01049,
+    /// -memoryOffset-01048): lavapipe placed an 8512×64 image in a 16 KiB allocation and a copy into
+    /// it wrote past the allocation (found by the lavapipe fuzz target). A plane of a disjoint image is
+    /// measured with its plane's requirements; a bind from a swapchain (no memory) is the driver's.
+    /// </summary>
+    bool BindImage(Dispatcher x, ulong device, VkBindImageMemoryInfo* b, string command)
+    {
+        VkBindImagePlaneMemoryInfo* plane = null;
+        bool swapchain = false;
+        for (var p = (VnChainHeader*)b->pNext; p != null; p = (VnChainHeader*)p->pNext)
+        {
+            if (p->sType == (int)VkBindImagePlaneMemoryInfo.SType) plane = (VkBindImagePlaneMemoryInfo*)p;
+            else if (p->sType == (int)VkBindImageMemorySwapchainInfoKHR.SType) swapchain = true;
+        }
+        if (b->memory == 0) return swapchain ? true : Fatal($"{command}: no memory and no swapchain to bind from");
+        var fns = x.DeviceFunctions;
+        if (fns == null || fns->vkGetImageMemoryRequirements == null) return Fatal($"{command}: no device function");
+        VkMemoryRequirements reqs = default;
+        if (plane != null)
+        {
+            if (fns->vkGetImageMemoryRequirements2 == null) return Fatal($"{command}: no device function");
+            var planeInfo = new VkImagePlaneMemoryRequirementsInfo { sType = VkImagePlaneMemoryRequirementsInfo.SType, planeAspect = plane->planeAspect };
+            var info = new VkImageMemoryRequirementsInfo2 { sType = VkImageMemoryRequirementsInfo2.SType, pNext = &planeInfo, image = b->image };
+            var r2 = new VkMemoryRequirements2 { sType = VkMemoryRequirements2.SType };
+            fns->vkGetImageMemoryRequirements2(device, &info, &r2);
+            reqs = r2.memoryRequirements;
+        }
+        else
+        {
+            ImageShape shape;
+            bool known;
+            lock (_images) known = _images.TryGetValue(b->image, out shape);
+            if (known && (shape.Flags & 0x200) != 0) return Fatal($"{command}: a disjoint image is bound a plane at a time (VkBindImagePlaneMemoryInfo)");
+            fns->vkGetImageMemoryRequirements(device, b->image, &reqs);
+        }
+        ulong memoryId = _ctx.Objects.IdOf(b->memory, ObjDeviceMemory);
+        (ulong Size, ulong DeviceId) allocation;
+        bool live;
+        lock (_allocations) live = _allocations.TryGetValue(memoryId, out allocation);
+        if (!live) return Fatal($"{command}: memory 0x{memoryId:x} is not a live allocation of this context");
+        if (b->memoryOffset > allocation.Size || reqs.size > allocation.Size - b->memoryOffset)
+            return Fatal($"{command}: an image of {reqs.size} bytes at offset {b->memoryOffset} does not fit an allocation of {allocation.Size}");
+        if (reqs.alignment != 0 && b->memoryOffset % reqs.alignment != 0)
+            return Fatal($"{command}: offset {b->memoryOffset} is not aligned to {reqs.alignment}");
+        return true;
+    }
+
+    internal partial bool vkBindImageMemoryCheck(Dispatcher x, vkBindImageMemory.Args* a)
+    {
+        var b = new VkBindImageMemoryInfo { sType = VkBindImageMemoryInfo.SType, image = a->image, memory = a->memory, memoryOffset = a->memoryOffset };
+        return BindImage(x, a->device, &b, "vkBindImageMemory");
+    }
+
+    internal partial bool vkBindImageMemory2Check(Dispatcher x, vkBindImageMemory2.Args* a)
+    {
+        if (a->bindInfoCount != 0 && a->pBindInfos == null) return Fatal("vkBindImageMemory2 without bind infos");
+        for (uint i = 0; i < a->bindInfoCount; i++)
+            if (!BindImage(x, a->device, &a->pBindInfos[i], "vkBindImageMemory2")) return false;
         return true;
     }
 

@@ -25,6 +25,8 @@ internal sealed unsafe class DeviceState
     public bool MemoryFd, DmaBuf;
     /// <summary>The first queue the guest fetched: where emulated sync_fd payloads are signalled and consumed.</summary>
     public ulong Queue;
+    /// <summary>VkPhysicalDeviceLimits::maxViewports, asked for at the first command buffer recorded (0 until then).</summary>
+    public uint MaxViewports;
 }
 
 /// <summary>VK_KHR_external_semaphore_fd on a device: not enabled, done by the driver, or emulated by the host.</summary>

@@ -29,13 +29,15 @@ internal sealed unsafe partial class Handlers
             if (PipelineResourcesError(ci->pStages, ci->stageCount, ci->layout, 0, a->pPipelines[i], a->device) is { } resources)
                 return Fatal($"vkCreateGraphicsPipelines: create info {i}: {resources}");
             var vi = a->pCreateInfos[i].pVertexInputState;
-            if (vi == null) continue;
+            var vp = a->pCreateInfos[i].pViewportState;
+            if (vi == null && vp == null) continue;
             if (!haveLimits)
             {
                 if (!DeviceLimits(x, a->device, out limits)) return Fatal("vkCreateGraphicsPipelines: the device's limits are unknown");
                 haveLimits = true;
             }
-            if (VertexInputError(vi, limits) is { } why) return Fatal($"vkCreateGraphicsPipelines: create info {i}: {why}");
+            if (vi != null && VertexInputError(vi, limits) is { } why) return Fatal($"vkCreateGraphicsPipelines: create info {i}: {why}");
+            if (vp != null && ViewportStateError(vp, limits) is { } vpWhy) return Fatal($"vkCreateGraphicsPipelines: create info {i}: {vpWhy}");
         }
         return true;
     }
@@ -51,6 +53,21 @@ internal sealed unsafe partial class Handlers
         x.InstanceFunctions->vkGetPhysicalDeviceProperties(state.PhysicalDevice, &props);
         limits = props.limits;
         return true;
+    }
+
+    /// <summary>
+    /// The viewport state: at most maxViewports viewports and scissors (VUID-VkPipelineViewportStateCreateInfo-viewportCount-01218,
+    /// -scissorCount-01219), their arrays present when given (checked by the decoder). lavapipe sizes
+    /// its viewport state by the count without a bound: a count of 238 was a host-process fault at the
+    /// first draw (found by the lavapipe fuzz target).
+    /// </summary>
+    static string? ViewportStateError(VkPipelineViewportStateCreateInfo* vp, VkPhysicalDeviceLimits limits)
+    {
+        // A driver that reports no limit (the fuzz targets' stub driver) gets 16, the least a device with multiViewport has.
+        uint max = limits.maxViewports != 0 ? limits.maxViewports : 16;
+        if (vp->viewportCount > max) return $"{vp->viewportCount} viewports (the device has {max})";
+        if (vp->scissorCount > max) return $"{vp->scissorCount} scissors (the device has {max})";
+        return null;
     }
 
     static string? VertexInputError(VkPipelineVertexInputStateCreateInfo* vi, VkPhysicalDeviceLimits limits)

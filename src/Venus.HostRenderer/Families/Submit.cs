@@ -31,6 +31,9 @@ internal sealed unsafe partial class Handlers
         if (!QueueDevice(x, "vkQueueSubmit", out ulong device)) return false;
         var fns = x.DeviceFunctions;
         if (fns->vkQueueSubmit == null) return x.MissingFunction(18);
+        for (uint i = 0; i < a->submitCount; i++)
+            for (uint c = 0; c < a->pSubmits[i].commandBufferCount; c++)
+                if (SubmitError(a->pSubmits[i].pCommandBuffers[c]) is { } why) return Fatal($"vkQueueSubmit: submit {i}: {why}");
         ulong host = _ctx.Retire.BeginSubmit(a->queue, device, fns, out int slot);
         bool tracked = false;
         try
@@ -51,6 +54,9 @@ internal sealed unsafe partial class Handlers
         if (!QueueDevice(x, "vkQueueSubmit2", out ulong device)) return false;
         var fns = x.DeviceFunctions;
         if (fns->vkQueueSubmit2 == null) return x.MissingFunction(206);
+        for (uint i = 0; i < a->submitCount; i++)
+            for (uint c = 0; c < a->pSubmits[i].commandBufferInfoCount; c++)
+                if (SubmitError(a->pSubmits[i].pCommandBufferInfos[c].commandBuffer) is { } why) return Fatal($"vkQueueSubmit2: submit {i}: {why}");
         ulong host = _ctx.Retire.BeginSubmit(a->queue, device, fns, out int slot);
         bool tracked = false;
         try

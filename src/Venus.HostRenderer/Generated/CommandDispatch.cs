@@ -905,6 +905,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(29, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkBindImageMemory;
         if (fn == null) return x.MissingFunction(29);
+        if (!x.Handlers.vkBindImageMemoryCheck(x, &a)) return false;
         a.ret = fn(a.device, a.image, a.memory, a.memoryOffset);
         if ((flags & 1) != 0)
         {
@@ -2265,6 +2266,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(91, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkEndCommandBuffer;
         if (fn == null) return x.MissingFunction(91);
+        if (!x.Handlers.vkEndCommandBufferCheck(x, &a)) return false;
         a.ret = fn(a.commandBuffer);
         if ((flags & 1) != 0)
         {
@@ -2326,6 +2328,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(94, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdSetViewport;
         if (fn == null) return x.MissingFunction(94);
+        if (!x.Handlers.vkCmdSetViewportCheck(x, &a)) return false;
         fn(a.commandBuffer, a.firstViewport, a.viewportCount, a.pViewports);
         if ((flags & 1) != 0)
         {
@@ -2346,6 +2349,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(95, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdSetScissor;
         if (fn == null) return x.MissingFunction(95);
+        if (!x.Handlers.vkCmdSetScissorCheck(x, &a)) return false;
         fn(a.commandBuffer, a.firstScissor, a.scissorCount, a.pScissors);
         if ((flags & 1) != 0)
         {
@@ -3249,6 +3253,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(139, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkBindImageMemory2;
         if (fn == null) return x.MissingFunction(139);
+        if (!x.Handlers.vkBindImageMemory2Check(x, &a)) return false;
         a.ret = fn(a.device, a.bindInfoCount, a.pBindInfos);
         if ((flags & 1) != 0)
         {
@@ -4797,6 +4802,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(218, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdSetViewportWithCount;
         if (fn == null) return x.MissingFunction(218);
+        if (!x.Handlers.vkCmdSetViewportWithCountCheck(x, &a)) return false;
         fn(a.commandBuffer, a.viewportCount, a.pViewports);
         if ((flags & 1) != 0)
         {
@@ -4817,6 +4823,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(219, ref d);
         var fn = x.DeviceFunctions == null ? null : x.DeviceFunctions->vkCmdSetScissorWithCount;
         if (fn == null) return x.MissingFunction(219);
+        if (!x.Handlers.vkCmdSetScissorWithCountCheck(x, &a)) return false;
         fn(a.commandBuffer, a.scissorCount, a.pScissors);
         if ((flags & 1) != 0)
         {

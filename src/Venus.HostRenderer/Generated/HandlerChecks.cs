@@ -18,6 +18,10 @@ internal sealed unsafe partial class Handlers
     internal partial bool vkBindBufferMemoryCheck(Dispatcher x, vkBindBufferMemory.Args* a);
     /// <summary>Before the driver's vkBindBufferMemory2: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkBindBufferMemory2Check(Dispatcher x, vkBindBufferMemory2.Args* a);
+    /// <summary>Before the driver's vkBindImageMemory: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkBindImageMemoryCheck(Dispatcher x, vkBindImageMemory.Args* a);
+    /// <summary>Before the driver's vkBindImageMemory2: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkBindImageMemory2Check(Dispatcher x, vkBindImageMemory2.Args* a);
     /// <summary>Before the driver's vkCmdCopyBuffer: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkCmdCopyBufferCheck(Dispatcher x, vkCmdCopyBuffer.Args* a);
     /// <summary>Before the driver's vkCmdCopyBuffer2: false when the guest's arguments break a rule (the check has failed the context).</summary>
@@ -46,6 +50,16 @@ internal sealed unsafe partial class Handlers
     internal partial bool vkDestroyPipelineCheck(Dispatcher x, vkDestroyPipeline.Args* a);
     /// <summary>Before the driver's vkBeginCommandBuffer: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkBeginCommandBufferCheck(Dispatcher x, vkBeginCommandBuffer.Args* a);
+    /// <summary>Before the driver's vkEndCommandBuffer: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkEndCommandBufferCheck(Dispatcher x, vkEndCommandBuffer.Args* a);
+    /// <summary>Before the driver's vkCmdSetViewport: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdSetViewportCheck(Dispatcher x, vkCmdSetViewport.Args* a);
+    /// <summary>Before the driver's vkCmdSetScissor: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdSetScissorCheck(Dispatcher x, vkCmdSetScissor.Args* a);
+    /// <summary>Before the driver's vkCmdSetViewportWithCount: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdSetViewportWithCountCheck(Dispatcher x, vkCmdSetViewportWithCount.Args* a);
+    /// <summary>Before the driver's vkCmdSetScissorWithCount: false when the guest's arguments break a rule (the check has failed the context).</summary>
+    internal partial bool vkCmdSetScissorWithCountCheck(Dispatcher x, vkCmdSetScissorWithCount.Args* a);
     /// <summary>Before the driver's vkCmdBindPipeline: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkCmdBindPipelineCheck(Dispatcher x, vkCmdBindPipeline.Args* a);
     /// <summary>Before the driver's vkCmdBindDescriptorSets: false when the guest's arguments break a rule (the check has failed the context).</summary>
