@@ -47,10 +47,45 @@ internal sealed unsafe partial class Handlers
         return null;
     }
 
+    /// <summary>
+    /// The queues a device is created with (VUID-VkDeviceCreateInfo-queueCreateInfoCount-arraylength,
+    /// -queueFamilyIndex-02802, VkDeviceQueueCreateInfo-queueFamilyIndex-00381, -queueCount-00382,
+    /// -pQueuePriorities-00383): at least one, each of a family the physical device has and named once,
+    /// no more queues than the family holds, priorities between 0 and 1. lavapipe created a device with
+    /// no queue create info and faulted (found by the lavapipe fuzz target). Null when valid.
+    /// </summary>
+    static string? QueueCreateError(VkInstanceFunctions* fns, ulong physicalDevice, VkDeviceCreateInfo* ci)
+    {
+        if (ci->queueCreateInfoCount == 0 || ci->pQueueCreateInfos == null) return "a device needs at least one queue create info";
+        if (fns == null || fns->vkGetPhysicalDeviceQueueFamilyProperties == null) return "no instance function";
+        uint familyCount = 0;
+        fns->vkGetPhysicalDeviceQueueFamilyProperties(physicalDevice, &familyCount, null);
+        if (familyCount > 64) familyCount = 64;
+        var families = stackalloc VkQueueFamilyProperties[(int)familyCount];
+        fns->vkGetPhysicalDeviceQueueFamilyProperties(physicalDevice, &familyCount, families);
+        // A driver that reports no queue families (the fuzz targets' stub driver) gets the rules that need none.
+        bool known = familyCount != 0;
+        if (known && ci->queueCreateInfoCount > familyCount) return $"{ci->queueCreateInfoCount} queue create infos for {familyCount} queue families";
+        for (uint i = 0; i < ci->queueCreateInfoCount; i++)
+        {
+            var q = &ci->pQueueCreateInfos[i];
+            if (known && q->queueFamilyIndex >= familyCount) return $"queue family {q->queueFamilyIndex} (the device has {familyCount})";
+            for (uint o = 0; o < i; o++)
+                if (ci->pQueueCreateInfos[o].queueFamilyIndex == q->queueFamilyIndex) return $"queue family {q->queueFamilyIndex} is named twice";
+            uint most = known ? families[q->queueFamilyIndex].queueCount : uint.MaxValue;
+            if (q->queueCount == 0 || q->queueCount > most) return $"{q->queueCount} queues of family {q->queueFamilyIndex} (it has {most})";
+            if (q->pQueuePriorities == null) return $"queue family {q->queueFamilyIndex} without priorities";
+            for (uint p = 0; p < q->queueCount; p++)
+                if (!(q->pQueuePriorities[p] >= 0f && q->pQueuePriorities[p] <= 1f)) return $"queue priority {q->pQueuePriorities[p]} is not between 0 and 1";
+        }
+        return null;
+    }
+
     public bool vkCreateDevice(Dispatcher x, vkCreateDevice.Args* a)
     {
         var fns = x.InstanceFunctions;
         var ci = *a->pCreateInfo;
+        if (QueueCreateError(fns, a->physicalDevice, &ci) is { } queues) return Fatal($"vkCreateDevice: {queues}");
         if (ci.enabledLayerCount != 0) { a->ret = VkResult.VK_ERROR_LAYER_NOT_PRESENT; return true; }
         var driver = DriverExtensions(fns, a->physicalDevice);
         var offered = OfferedExtensions(driver).Select(e => e.Name).ToHashSet();
