@@ -120,6 +120,20 @@ public sealed class HostDispatchEmitter
         (c.Name.StartsWith("vkDestroy", StringComparison.Ordinal) || c.Name.StartsWith("vkFree", StringComparison.Ordinal) || c.Name is "vkResetCommandPool")
         && c.Params.Count >= 2 && c.Params[0].Elem.VkName == "VkDevice";
 
+    /// <summary>The device extensions that provide <paramref name="command"/>, or null when a core version or an instance extension does (or none is known).</summary>
+    List<string>? DeviceExtensionsOnly(string command)
+    {
+        // The command under each of its names (an EXT command promoted to KHR is one command to the driver).
+        var names = new HashSet<string>(StringComparer.Ordinal) { command };
+        if (_m.Reg.Commands.TryGetValue(command, out var rc) && rc.Alias != null) names.Add(rc.Alias);
+        foreach (var other in _m.Reg.Commands.Values)
+            if (other.Alias != null && names.Contains(other.Alias)) names.Add(other.Name);
+        if (_m.Reg.Features.Any(f => f.Commands.Overlaps(names))) return null;
+        var providers = _m.Reg.Extensions.Values.Where(e => e.Commands.Overlaps(names)).ToList();
+        if (providers.Count == 0 || providers.Any(e => e.Kind != "device")) return null;
+        return providers.Select(e => e.Name).OrderBy(n => n, StringComparer.Ordinal).ToList();
+    }
+
     void EmitCommand(CodeWriter w, CommandModel c)
     {
         w.Line();
@@ -145,6 +159,11 @@ public sealed class HostDispatchEmitter
             string table = device ? "x.DeviceFunctions" : "x.InstanceFunctions";
             w.Line($"var fn = {table} == null ? null : {table}->{c.Reg!.Name};");
             w.Line($"if (fn == null) return x.MissingFunction({c.TypeValue});");
+            // A physical-device command that only device extensions provide: the loader hands out its
+            // trampoline whether or not the driver has the command, and calling it on a driver without
+            // the extension reaches a NULL entry (lavapipe faulted): the driver must offer one of them.
+            if (first.Elem.VkName == "VkPhysicalDevice" && DeviceExtensionsOnly(c.Reg!.Name) is { } exts)
+                w.Line($"if (!x.Handlers.DriverOffers(x, a.{NativeEmitter.Escape(first.Name)}, {c.TypeValue}, \"{string.Join(",", exts)}\")) return false;");
             // A checked command (host.xml <check>): the guest's arguments pass the family's rules first.
             if (_checks.ContainsKey(c.Name)) w.Line($"if (!x.Handlers.{CheckName(c.Name)}(x, &a)) return false;");
             // Output handles: the driver writes real handles into temporaries; the guest's ids are registered.

@@ -240,6 +240,34 @@ internal sealed unsafe partial class Handlers
         return true;
     }
 
+    /// <summary>Each physical device's driver extensions, asked for once (for <see cref="DriverOffers"/>).</summary>
+    readonly Dictionary<ulong, HashSet<string>> _driverExtensions = new();
+
+    /// <summary>
+    /// Whether the driver offers one of <paramref name="extensions"/> (comma-separated) on
+    /// <paramref name="physicalDevice"/>, before the generated handler of a physical-device command
+    /// that only device extensions provide calls it: the loader hands out its trampoline whether or not
+    /// the driver has the command, and on a driver without it the call reached a NULL entry (Mesa
+    /// 25.0.7's lavapipe faulted on vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR, found by the
+    /// lavapipe fuzz target, and on vkGetPhysicalDeviceFragmentShadingRatesKHR,
+    /// vkGetPhysicalDeviceMultisamplePropertiesEXT and
+    /// vkGetPhysicalDeviceSupportedFramebufferMixedSamplesCombinationsNV from a plain C client). A
+    /// guest that calls one its device does not offer ends its context.
+    /// </summary>
+    public bool DriverOffers(Dispatcher x, ulong physicalDevice, int type, string extensions)
+    {
+        HashSet<string>? offered;
+        lock (_driverExtensions)
+            if (!_driverExtensions.TryGetValue(physicalDevice, out offered))
+            {
+                offered = DriverExtensions(x.InstanceFunctions, physicalDevice).Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+                _driverExtensions[physicalDevice] = offered;
+            }
+        foreach (var name in extensions.Split(','))
+            if (offered.Contains(name)) return true;
+        return Fatal($"{VenusProtocolInfo.CommandName(type)}: the physical device does not offer {extensions.Replace(",", " or ")}");
+    }
+
     public bool vkEnumerateDeviceLayerProperties(Dispatcher x, vkEnumerateDeviceLayerProperties.Args* a)
     {
         *a->pPropertyCount = 0;

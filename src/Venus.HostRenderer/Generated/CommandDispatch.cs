@@ -5144,6 +5144,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(235, ref d);
         var fn = x.InstanceFunctions == null ? null : x.InstanceFunctions->vkGetPhysicalDeviceCalibrateableTimeDomainsKHR;
         if (fn == null) return x.MissingFunction(235);
+        if (!x.Handlers.DriverOffers(x, a.physicalDevice, 235, "VK_EXT_calibrated_timestamps,VK_KHR_calibrated_timestamps")) return false;
         a.ret = fn(a.physicalDevice, a.pTimeDomainCount, a.pTimeDomains);
         if ((flags & 1) != 0)
         {
@@ -5947,6 +5948,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(277, ref d);
         var fn = x.InstanceFunctions == null ? null : x.InstanceFunctions->vkGetPhysicalDeviceFragmentShadingRatesKHR;
         if (fn == null) return x.MissingFunction(277);
+        if (!x.Handlers.DriverOffers(x, a.physicalDevice, 277, "VK_KHR_fragment_shading_rate")) return false;
         a.ret = fn(a.physicalDevice, a.pFragmentShadingRateCount, a.pFragmentShadingRates);
         if ((flags & 1) != 0)
         {
@@ -6087,6 +6089,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(284, ref d);
         var fn = x.InstanceFunctions == null ? null : x.InstanceFunctions->vkGetPhysicalDeviceMultisamplePropertiesEXT;
         if (fn == null) return x.MissingFunction(284);
+        if (!x.Handlers.DriverOffers(x, a.physicalDevice, 284, "VK_EXT_sample_locations")) return false;
         fn(a.physicalDevice, a.samples, a.pMultisampleProperties);
         if ((flags & 1) != 0)
         {
@@ -6917,6 +6920,7 @@ internal static unsafe partial class CommandDispatch
         if (d.Failed) return x.DecodeFailed(331, ref d);
         var fn = x.InstanceFunctions == null ? null : x.InstanceFunctions->vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR;
         if (fn == null) return x.MissingFunction(331);
+        if (!x.Handlers.DriverOffers(x, a.physicalDevice, 331, "VK_KHR_cooperative_matrix")) return false;
         a.ret = fn(a.physicalDevice, a.pPropertyCount, a.pProperties);
         if ((flags & 1) != 0)
         {
