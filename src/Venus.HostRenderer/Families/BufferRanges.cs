@@ -116,10 +116,31 @@ internal sealed unsafe partial class Handlers
         return true;
     }
 
-    /// <summary>A destroyed buffer's binding is forgotten (host.xml &lt;after&gt;).</summary>
+    /// <summary>Each buffer's size as created, and its device, by driver handle: descriptor writes are checked against it.</summary>
+    readonly Dictionary<ulong, (ulong Size, ulong Device)> _bufferSizes = new();
+
+    /// <summary>A created buffer's size (host.xml &lt;after&gt;).</summary>
+    internal partial void vkCreateBufferAfter(Dispatcher x, vkCreateBuffer.Args* a, ulong handle)
+    {
+        lock (_bufferSizes) _bufferSizes[handle] = (a->pCreateInfo->size, a->device);
+    }
+
+    /// <summary>The size <paramref name="buffer"/> (a driver handle) was created with; false for one this context does not know.</summary>
+    bool BufferSize(ulong buffer, out ulong size)
+    {
+        lock (_bufferSizes)
+        {
+            bool known = _bufferSizes.TryGetValue(buffer, out var e);
+            size = e.Size;
+            return known;
+        }
+    }
+
+    /// <summary>A destroyed buffer's binding and size are forgotten (host.xml &lt;after&gt;).</summary>
     internal partial void vkDestroyBufferAfter(Dispatcher x, vkDestroyBuffer.Args* a, ulong handle)
     {
         lock (_boundBuffers) _boundBuffers.Remove(handle);
+        lock (_bufferSizes) _bufferSizes.Remove(handle);
     }
 
     /// <summary>A destroyed device's buffers are gone with it.</summary>
@@ -128,6 +149,9 @@ internal sealed unsafe partial class Handlers
         lock (_boundBuffers)
             foreach (var (buffer, e) in _boundBuffers)
                 if (e.Device == device) _boundBuffers.Remove(buffer);
+        lock (_bufferSizes)
+            foreach (var (buffer, e) in _bufferSizes)
+                if (e.Device == device) _bufferSizes.Remove(buffer);
     }
 
     /// <summary>Whether [offset, offset + size) lies inside <paramref name="buffer"/> (size <see cref="WholeSize"/>: to its end); true for a buffer never bound here.</summary>

@@ -272,7 +272,19 @@ internal sealed unsafe partial class Handlers
             case TypeUniformTexelBuffer or TypeStorageTexelBuffer:
                 return w->pTexelBufferView == null ? $"descriptor type {type} without texel buffer views" : null;
             case >= TypeUniformBuffer and <= TypeStorageBufferDynamic:
-                return w->pBufferInfo == null ? $"descriptor type {type} without buffer infos" : null;
+                if (w->pBufferInfo == null) return $"descriptor type {type} without buffer infos";
+                // VUID-VkDescriptorBufferInfo-offset-00340, -range-00341: lavapipe turned an offset past
+                // the buffer with VK_WHOLE_SIZE into a range that wrapped, and the shader wrote far
+                // outside the buffer (found by the lavapipe fuzz target).
+                for (uint k = 0; k < w->descriptorCount; k++)
+                {
+                    var bi = &w->pBufferInfo[k];
+                    if (bi->buffer == 0 || !BufferSize(bi->buffer, out ulong size)) continue;
+                    if (bi->offset >= size) return $"buffer info {k}: offset {bi->offset} is not inside the buffer's {size} bytes";
+                    if (bi->range != WholeSize && (bi->range == 0 || bi->range > size - bi->offset))
+                        return $"buffer info {k}: {bi->range} bytes at offset {bi->offset} do not fit the buffer's {size}";
+                }
+                return null;
             case TypeInlineUniformBlock:
                 for (var p = (VnChainHeader*)w->pNext; p != null; p = (VnChainHeader*)p->pNext)
                     if (p->sType == (int)VkWriteDescriptorSetInlineUniformBlock.SType)

@@ -1354,6 +1354,7 @@ internal static unsafe partial class CommandDispatch
             if ((int)a.ret >= 0 && real_pBuffer != 0) { if (!x.Register(*a.pBuffer, real_pBuffer, 9)) return false; }
             else *a.pBuffer = 0;
         }
+        if (a.pBuffer != null && *a.pBuffer != 0) x.Handlers.vkCreateBufferAfter(x, &a, real_pBuffer);
         if ((flags & 1) != 0)
         {
             ulong size = vkCreateBuffer.ReplySize(&a);

@@ -169,6 +169,8 @@ internal sealed unsafe partial class Handlers
     /// <summary>Before the driver's vkGetAccelerationStructureBuildSizesKHR: false when the guest's arguments break a rule (the check has failed the context).</summary>
     internal partial bool vkGetAccelerationStructureBuildSizesKHRCheck(Dispatcher x, vkGetAccelerationStructureBuildSizesKHR.Args* a);
     // Families/BufferRanges.cs
+    /// <summary>After the driver's vkCreateBuffer and the object table: <paramref name="handle"/> is the driver's handle of the object created (only when it was) or destroyed.</summary>
+    internal partial void vkCreateBufferAfter(Dispatcher x, vkCreateBuffer.Args* a, ulong handle);
     /// <summary>After the driver's vkDestroyBuffer and the object table: <paramref name="handle"/> is the driver's handle of the object created (only when it was) or destroyed.</summary>
     internal partial void vkDestroyBufferAfter(Dispatcher x, vkDestroyBuffer.Args* a, ulong handle);
     // Families/Descriptors.cs
