@@ -26,6 +26,19 @@ internal sealed unsafe partial class Handlers
         if (fns == null || fns->vkGetBufferMemoryRequirements == null) return Fatal($"{command}: no device function");
         VkMemoryRequirements reqs = default;
         fns->vkGetBufferMemoryRequirements(device, buffer, &reqs);
+        if (!FitsAllocation(memory, offset, reqs, command)) return false;
+        // A driver that reports no size (the fuzz targets' stub driver) leaves the buffer unchecked.
+        if (reqs.size != 0) lock (_boundBuffers) _boundBuffers[buffer] = (reqs.size, device);
+        return true;
+    }
+
+    /// <summary>
+    /// Whether an object with requirements <paramref name="reqs"/> fits <paramref name="memory"/> (a
+    /// driver handle, a live allocation of this context) at <paramref name="offset"/>, aligned; a bind
+    /// that does not ends the context.
+    /// </summary>
+    bool FitsAllocation(ulong memory, ulong offset, in VkMemoryRequirements reqs, string command)
+    {
         ulong memoryId = _ctx.Objects.IdOf(memory, ObjDeviceMemory);
         (ulong Size, ulong DeviceId) allocation;
         bool known;
@@ -35,8 +48,6 @@ internal sealed unsafe partial class Handlers
             return Fatal($"{command}: {reqs.size} bytes at offset {offset} do not fit an allocation of {allocation.Size}");
         if (reqs.alignment != 0 && offset % reqs.alignment != 0)
             return Fatal($"{command}: offset {offset} is not aligned to {reqs.alignment}");
-        // A driver that reports no size (the fuzz targets' stub driver) leaves the buffer unchecked.
-        if (reqs.size != 0) lock (_boundBuffers) _boundBuffers[buffer] = (reqs.size, device);
         return true;
     }
 
@@ -90,16 +101,7 @@ internal sealed unsafe partial class Handlers
             if (known && (shape.Flags & 0x200) != 0) return Fatal($"{command}: a disjoint image is bound a plane at a time (VkBindImagePlaneMemoryInfo)");
             fns->vkGetImageMemoryRequirements(device, b->image, &reqs);
         }
-        ulong memoryId = _ctx.Objects.IdOf(b->memory, ObjDeviceMemory);
-        (ulong Size, ulong DeviceId) allocation;
-        bool live;
-        lock (_allocations) live = _allocations.TryGetValue(memoryId, out allocation);
-        if (!live) return Fatal($"{command}: memory 0x{memoryId:x} is not a live allocation of this context");
-        if (b->memoryOffset > allocation.Size || reqs.size > allocation.Size - b->memoryOffset)
-            return Fatal($"{command}: an image of {reqs.size} bytes at offset {b->memoryOffset} does not fit an allocation of {allocation.Size}");
-        if (reqs.alignment != 0 && b->memoryOffset % reqs.alignment != 0)
-            return Fatal($"{command}: offset {b->memoryOffset} is not aligned to {reqs.alignment}");
-        return true;
+        return FitsAllocation(b->memory, b->memoryOffset, reqs, command);
     }
 
     internal partial bool vkBindImageMemoryCheck(Dispatcher x, vkBindImageMemory.Args* a)
