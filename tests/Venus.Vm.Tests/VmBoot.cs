@@ -88,6 +88,66 @@ public sealed partial class VmBoot
         return steps;
     }
 
+    /// <summary>
+    /// Why <paramref name="scenario"/>'s boot did not run every step, short enough to survive a
+    /// summary that keeps only a failure's first lines: what eng/vm.sh said of this boot (not its
+    /// serial tail), the steps the guest finished and the one it was in, the serial log's last lines,
+    /// and for our render server (rs*) the host log's fatal or unhandled lines.
+    /// </summary>
+    public static string Explain(string scenario, RunResult run, string? artifacts = null)
+    {
+        artifacts ??= Path.Combine(PeersEnvironment.FindRepoRoot(), "artifacts", "vm");
+        var text = new StringBuilder();
+        if (run.TimedOut)
+            text.Append($"eng/vm.sh was killed after {run.Timeout.TotalSeconds:0} s (all boots together); ");
+        // eng/vm.sh's own lines for this boot (each attempt), without the serial tail it quotes.
+        bool mine = false;
+        var said = new List<string>();
+        foreach (string line in run.Stderr.Split('\n'))
+        {
+            if (line.StartsWith("vm.sh: booting (", StringComparison.Ordinal))
+                mine = line.StartsWith($"vm.sh: booting ({scenario}:", StringComparison.Ordinal);
+            if (mine && !line.StartsWith("    ", StringComparison.Ordinal) && line.Length > 0)
+                said.Add(line);
+        }
+        text.Append(said.Count == 0 ? "eng/vm.sh never booted it" : "eng/vm.sh said: " + string.Join(" | ", said));
+        string log = Path.Combine(artifacts, scenario + ".log");
+        if (File.Exists(log))
+        {
+            string serial = File.ReadAllText(log).Replace("\r", "");
+            IReadOnlyDictionary<string, VmStep> steps = Parse(serial);
+            text.Append($"\nsteps finished ({steps.Count}): ")
+                .Append(string.Join(", ", steps.Values.Select(s => $"{s.Name} rc={s.ExitCode}")));
+            string? open = null;
+            foreach (string line in serial.Split('\n'))
+            {
+                Match begin = BeginRegex().Match(line);
+                if (begin.Success)
+                    open = begin.Groups[1].Value;
+                else if (EndRegex().IsMatch(line))
+                    open = null;
+            }
+            if (open is not null)
+                text.Append($"\nthe guest was in step '{open}' when the log ended");
+            text.Append($"\nlast lines of {log}:\n").Append(RunResult.Tail(serial, 12));
+        }
+        else
+        {
+            text.Append($"\nno serial log at {log}");
+        }
+        string hostLog = Path.Combine(artifacts, scenario + ".host.log");
+        if (scenario.StartsWith("rs", StringComparison.Ordinal) && File.Exists(hostLog))
+        {
+            string[] bad = File.ReadAllLines(hostLog)
+                .Where(l => l.Contains("fatal", StringComparison.OrdinalIgnoreCase) || l.Contains("Unhandled", StringComparison.Ordinal)
+                    || l.Contains("exited", StringComparison.Ordinal) || l.Contains("signal", StringComparison.Ordinal))
+                .ToArray();
+            text.Append($"\nour render server's log ({hostLog}): {bad.Length} fatal/unhandled/exit lines")
+                .Append(bad.Length == 0 ? "" : ":\n" + string.Join('\n', bad.TakeLast(8)));
+        }
+        return text.ToString();
+    }
+
     [GeneratedRegex(@"^@@venus-vm begin (\S+)$")]
     private static partial Regex BeginRegex();
 
@@ -145,7 +205,8 @@ public sealed class VmBootsFixture
     public VmBoot Boot(string scenario) =>
         _runs.Value.Boots.TryGetValue(scenario, out VmBoot? boot)
             ? boot
-            : throw new InvalidOperationException($"eng/vm.sh run: the {scenario} boot did not run every step: {_runs.Value.Run}");
+            : throw new InvalidOperationException(
+                $"eng/vm.sh run: the {scenario} boot did not run every step. {VmBoot.Explain(scenario, _runs.Value.Run)}\n--- the whole run ---\n{_runs.Value.Run}");
 
     /// <summary>What our render server logged during <paramref name="scenario"/> (artifacts/vm/SCENARIO.host.log).</summary>
     public string HostLog(string scenario)
