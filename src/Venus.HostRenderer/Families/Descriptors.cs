@@ -275,13 +275,21 @@ internal sealed unsafe partial class Handlers
                 if (w->pBufferInfo == null) return $"descriptor type {type} without buffer infos";
                 // VUID-VkDescriptorBufferInfo-offset-00340, -range-00341: lavapipe turned an offset past
                 // the buffer with VK_WHOLE_SIZE into a range that wrapped, and the shader wrote far
-                // outside the buffer (found by the lavapipe fuzz target).
+                // outside the buffer (found by the lavapipe fuzz target). A range of 0 is refused by
+                // the spec but written by real apps (ggml's Vulkan backend binds empty tensors so, at an
+                // offset inside the buffer); it names no bytes, and drivers take it: it passes here,
+                // while the offset is not past the buffer's end.
                 for (uint k = 0; k < w->descriptorCount; k++)
                 {
                     var bi = &w->pBufferInfo[k];
                     if (bi->buffer == 0 || !BufferSize(bi->buffer, out ulong size)) continue;
+                    if (bi->range == 0)
+                    {
+                        if (bi->offset > size) return $"buffer info {k}: an empty range at offset {bi->offset}, past the buffer's {size} bytes";
+                        continue;
+                    }
                     if (bi->offset >= size) return $"buffer info {k}: offset {bi->offset} is not inside the buffer's {size} bytes";
-                    if (bi->range != WholeSize && (bi->range == 0 || bi->range > size - bi->offset))
+                    if (bi->range != WholeSize && bi->range > size - bi->offset)
                         return $"buffer info {k}: {bi->range} bytes at offset {bi->offset} do not fit the buffer's {size}";
                 }
                 return null;

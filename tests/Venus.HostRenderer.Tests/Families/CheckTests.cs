@@ -312,6 +312,55 @@ public sealed unsafe class CheckTests
         Assert.Contains("vkUpdateDescriptorSets: write 0: array element 3 is past binding 0's 2", s.Fatal);
     }
 
+    /// <summary>
+    /// Buffer infos against the buffer's created size: an empty range inside the buffer passes (ggml's
+    /// Vulkan backend writes them for empty tensors on the H100); a range past the end, an offset past
+    /// the end, and VK_WHOLE_SIZE from an offset past the end (lavapipe wrapped it) end the context.
+    /// </summary>
+    [Theory]
+    [InlineData(BufferBytes / 2, 0ul, null)]
+    [InlineData(BufferBytes, 0ul, null)]
+    [InlineData(BufferBytes - 64, 64ul, null)]
+    [InlineData(BufferBytes / 2, ulong.MaxValue, null)]
+    [InlineData(BufferBytes + 8, 0ul, "an empty range at offset")]
+    [InlineData(BufferBytes - 64, 128ul, "128 bytes at offset")]
+    [InlineData(BufferBytes, ulong.MaxValue, "is not inside the buffer's")]
+    public void DescriptorBufferInfosMustFitTheBuffer(ulong offset, ulong range, string? fatal)
+    {
+        using var s = new Scene();
+        ulong device = s.Device;
+        var binding = new VkDescriptorSetLayoutBinding { binding = 0, descriptorType = VkDescriptorType.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount = 1, stageFlags = 0x20 };
+        var layoutInfo = new VkDescriptorSetLayoutCreateInfo { sType = VkDescriptorSetLayoutCreateInfo.SType, bindingCount = 1, pBindings = &binding };
+        ulong layout = s.H.NewId();
+        VnEncoder e = s.H.BeginCommand(vkCreateDescriptorSetLayout.Size(device, &layoutInfo, null, &layout));
+        vkCreateDescriptorSetLayout.Encode(ref e, NoReply, device, &layoutInfo, null, &layout);
+        s.H.Run(FakeDriverHost.Bytes(e));
+        var size = new VkDescriptorPoolSize { type = VkDescriptorType.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount = 1 };
+        var poolInfo = new VkDescriptorPoolCreateInfo { sType = VkDescriptorPoolCreateInfo.SType, maxSets = 1, poolSizeCount = 1, pPoolSizes = &size };
+        ulong pool = s.H.NewId();
+        e = s.H.BeginCommand(vkCreateDescriptorPool.Size(device, &poolInfo, null, &pool));
+        vkCreateDescriptorPool.Encode(ref e, NoReply, device, &poolInfo, null, &pool);
+        s.H.Run(FakeDriverHost.Bytes(e));
+        var allocInfo = new VkDescriptorSetAllocateInfo { sType = VkDescriptorSetAllocateInfo.SType, descriptorPool = pool, descriptorSetCount = 1, pSetLayouts = &layout };
+        ulong set = s.H.NewId();
+        e = s.H.BeginCommand(vkAllocateDescriptorSets.Size(device, &allocInfo, &set));
+        vkAllocateDescriptorSets.Encode(ref e, NoReply, device, &allocInfo, &set);
+        s.H.Run(FakeDriverHost.Bytes(e));
+        Assert.Null(s.Fatal);
+
+        var info = new VkDescriptorBufferInfo { buffer = s.Buffer, offset = offset, range = range };
+        var write = new VkWriteDescriptorSet { sType = VkWriteDescriptorSet.SType, dstSet = set, dstBinding = 0, descriptorCount = 1, descriptorType = VkDescriptorType.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, pBufferInfo = &info };
+        e = s.H.BeginCommand(vkUpdateDescriptorSets.Size(device, 1, &write, 0, null));
+        vkUpdateDescriptorSets.Encode(ref e, NoReply, device, 1, &write, 0, null);
+        s.H.Run(FakeDriverHost.Bytes(e));
+        if (fatal is null)
+            Assert.Null(s.Fatal);
+        else
+            Assert.Contains($"vkUpdateDescriptorSets: write 0: buffer info 0: ", s.Fatal);
+        if (fatal is not null)
+            Assert.Contains(fatal, s.Fatal);
+    }
+
     [Fact]
     public void VertexAttributesMustReadADescribedBindingAndAGoodPipelineIsRegistered()
     {
