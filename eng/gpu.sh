@@ -37,7 +37,9 @@
 #                                      GGML_TIMEOUT: seconds per driver, default 590)
 #                              ggml-all  the whole test-backend-ops suite (GGML_PARALLEL=1: native
 #                                      and ours at the same time; GGML_ARGS: more test-backend-ops
-#                                      arguments, e.g. "-o MUL_MAT")
+#                                      arguments, e.g. "-j 6"; GGML_FILTER: one -o filter, e.g. '^MUL_M'
+#                                      and '^[^M]|^M[^U]|^MU[^L]|^MUL[^_]|^MUL_[^M]|^MUL$' split the
+#                                      suite in two; GGML_WHO=ours|native: one side only)
 #                            Logs and outputs go to $OUT.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -272,6 +274,10 @@ ggml_one() {
 }
 ggml_both() {
   local name="$1"; shift
+  # GGML_WHO=ours or native: only that side (e.g. to re-run ours where native's figures are known).
+  case "${GGML_WHO:-both}" in
+    ours|native) ggml_one "$name" "$GGML_WHO" "$@"; cat "$out/ggml-$name-$GGML_WHO.summary"; return ;;
+  esac
   if [ "${GGML_PARALLEL:-0}" = 1 ]; then
     ggml_one "$name" native "$@" & local a=$!
     ggml_one "$name" ours "$@" & local b=$!
@@ -304,7 +310,8 @@ part_ggml_perf() {
 
 part_ggml_all() {
   ggml_unpack || return 0
-  ggml_both all test ${GGML_ARGS:-}
+  # GGML_FILTER: one -o argument, quoted (regexes with [ ] and | survive), to split the suite over calls.
+  ggml_both all test ${GGML_FILTER:+-o "$GGML_FILTER"} ${GGML_ARGS:-}
 }
 
 case "${1:-}" in

@@ -65,6 +65,41 @@ public sealed class ComputeTests(IcdFixture fx, ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The compute job's vkWaitForFences lasts tens of milliseconds on lavapipe, past the wait's spins
+    /// and yields, so it sleeps on venus-host's retire signal (Runtime/HostWake.cs: a timeline sync
+    /// over vtest) and is woken by it, in both isolation modes; with VENUS_PERF=no_host_wake it polls
+    /// and never asks for one. Both pass the job.
+    /// </summary>
+    [Theory]
+    [InlineData("thread")]
+    [InlineData("process")]
+    public void LongFenceWaitsSleepOnTheHostsRetireSignal(string isolation)
+    {
+        using RunningHost host = fx.StartHost(HostKind.VenusHost, "--isolation", isolation);
+        foreach (bool wake in new[] { true, false })
+        {
+            var env = new Dictionary<string, string> { ["VENUS_DEBUG"] = "init,wait" };
+            if (!wake)
+                env["VENUS_PERF"] = "no_host_wake";
+            DriverRun run = fx.RunThroughIcd(host, Command(fx.Clients, DefaultN, 30), TimeSpan.FromSeconds(60), env);
+            output.WriteLine($"{(wake ? "host wake" : "no_host_wake")}: {run.Run.Outcome}\n{run.Run.Stdout.TrimEnd()}");
+            Assert.True(run.Run.Succeeded && OkLine.IsMatch(run.Run.Stdout), $"the compute job failed:\n{run}");
+            string log = run.Run.Stderr;
+            if (wake)
+            {
+                Assert.Contains("long fence waits sleep on the host's retire signal (ring_idx 1, vtest:", log);
+                Assert.Matches(@"fence wait: the host's retire signal on ring_idx 1 fired", log);
+            }
+            else
+            {
+                Assert.DoesNotContain("retire signal", log);
+            }
+            Assert.True(run.HostAliveAfter, $"the host died:\n{run}");
+        }
+        Assert.DoesNotContain("fatal", host.ReadLog());
+    }
+
+    /// <summary>
     /// virglrenderer 1.1.0 drops the client when Mesa-style blob export of host-visible memory fails
     /// (peers.md). Our ICD must turn that into a failing VkResult (e.g. VK_ERROR_MEMORY_MAP_FAILED or
     /// VK_ERROR_DEVICE_LOST from vkAllocateMemory/vkMapMemory) rather than hang; success is also fine.

@@ -29,6 +29,9 @@ internal sealed unsafe partial class Device : DispatchableObject
     public readonly IdTable<GuestEvent> Events = new();
     /// <summary>Query pools with feedback slots (<see cref="GuestQueryPool"/>; lock-free lookups for vkGetQueryPoolResults).</summary>
     public readonly IdTable<GuestQueryPool> QueryPools = new();
+
+    /// <summary>Set once the transport refused a retire signal (<see cref="HostWake"/>): fence waits poll from then on.</summary>
+    public volatile bool NoHostWake;
     /// <summary>How many entries <see cref="QueryPools"/> holds, so that recording skips the lookup while there are none.</summary>
     public int QueryPoolCount;
     /// <summary>Each live image's memory requirements, once known (<see cref="IdTable{T}"/>).</summary>

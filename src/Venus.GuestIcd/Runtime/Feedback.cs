@@ -1,3 +1,4 @@
+using Venus.GuestIcd.Transport;
 using Venus.Protocol.Vulkan;
 using Venus.Protocol.Wire;
 using Commands = Venus.Protocol.Commands;
@@ -308,6 +309,9 @@ internal sealed unsafe class GuestFence(ulong id, FeedbackSlot slot, int familie
     public FeedbackSlot Slot { get; } = slot;
     public volatile bool Covered = true;
 
+    /// <summary>The queue it was last submitted to, whose retire signal a long wait for it sleeps on.</summary>
+    public volatile Queue? LastQueue;
+
     public bool IsSignaled => Volatile.Read(ref *Slot.Status) == FeedbackPool.Signaled;
 
     /// <summary>The fill command buffer for <paramref name="family"/>, recorded on first use.</summary>
@@ -374,6 +378,9 @@ internal static class PerfOptions
 
     /// <summary><c>spin_relax</c>: waits on the host spin for some 40 µs before yielding (the relax before issue 12's round-trip work).</summary>
     public static readonly bool SpinRelax = Switches.Contains("spin_relax");
+
+    /// <summary><c>no_host_wake</c>: long fence waits poll their slots with growing sleeps instead of sleeping on the host's retire signal (<see cref="HostWake"/>).</summary>
+    public static readonly bool NoHostWake = Switches.Contains("no_host_wake");
 }
 
 /// <summary>The fence commands with feedback (see <see cref="FeedbackPool"/>); without it they ask the host as before.</summary>
@@ -451,23 +458,70 @@ internal static unsafe class Fences
             if (!dev.Fences.TryGetValue(fences[i], out GuestFence? f) || !f.Covered)
                 return false;
         var relax = new GuestRing.Relax(dev.Ring);
-        while (true)
+        long wakeAfter = System.Diagnostics.Stopwatch.GetTimestamp() + HostWake.AfterMs * System.Diagnostics.Stopwatch.Frequency / 1000;
+        IRetireSignal? wake = null;
+        bool asked = false, woke = false;
+        try
         {
-            uint signaled = 0;
-            for (uint i = 0; i < count; i++)
-                if (dev.Fences.TryGetValue(fences[i], out GuestFence? f) && f.IsSignaled)
-                    signaled++;
-            if (waitAll != 0 ? signaled == count : signaled != 0)
+            while (true)
             {
-                result = VkResult.VK_SUCCESS;
-                return true;
+                uint signaled = 0;
+                Queue? pending = null;
+                bool oneQueue = true;
+                for (uint i = 0; i < count; i++)
+                {
+                    if (!dev.Fences.TryGetValue(fences[i], out GuestFence? f))
+                        continue;
+                    if (f.IsSignaled)
+                    {
+                        signaled++;
+                        continue;
+                    }
+                    Queue? q = f.LastQueue;
+                    oneQueue &= q is not null && (pending is null || pending == q);
+                    pending ??= q;
+                }
+                if (waitAll != 0 ? signaled == count : signaled != 0)
+                {
+                    result = VkResult.VK_SUCCESS;
+                    return true;
+                }
+                long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                if (timeout == 0 || now >= deadline)
+                {
+                    dev.Ring.CheckHost();
+                    return true;
+                }
+                // A wait that has lasted HostWake.AfterMs sleeps on the host's retire signal when the
+                // fences still pending were all submitted to one queue: one signal per wait, as the
+                // queue's work retires in order; after it fired, the slots are read again and the wait
+                // goes on polling (a fence reset and submitted again meanwhile).
+                if (relax.Sleeping && now >= wakeAfter && !woke && oneQueue && pending is not null)
+                {
+                    if (!asked)
+                    {
+                        asked = true;
+                        wake = HostWake.Begin(pending);
+                    }
+                    if (wake is not null)
+                    {
+                        // Divided first: an infinite timeout's deadline is long.MaxValue, and (deadline - now) * 1000 would overflow.
+                        long left = (deadline - now) / Math.Max(1, System.Diagnostics.Stopwatch.Frequency / 1000);
+                        if (wake.Wait((int)Math.Clamp(left, 1, HostWake.ChunkMs)))
+                        {
+                            woke = true;
+                            IcdLog.WaitInfo($"fence wait: the host's retire signal on ring_idx {pending.RingIdx} fired");
+                        }
+                        dev.Ring.CheckHost();
+                        continue;
+                    }
+                }
+                relax.Step();
             }
-            if (timeout == 0 || System.Diagnostics.Stopwatch.GetTimestamp() >= deadline)
-            {
-                dev.Ring.CheckHost();
-                return true;
-            }
-            relax.Step();
+        }
+        finally
+        {
+            wake?.Dispose();
         }
     }
 
@@ -476,6 +530,7 @@ internal static unsafe class Fences
     {
         if (fence == 0 || !q.Device.Fences.TryGetValue(fence, out GuestFence? f) || q.Device.FenceFeedback is not { } pool)
             return 0;
+        f.LastQueue = q;
         if (fits && pool.CanFill(q.Family))
             return f.FillFor(pool, q.Family);
         f.Covered = false;

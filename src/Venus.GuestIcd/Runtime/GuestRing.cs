@@ -583,6 +583,9 @@ internal sealed unsafe class GuestRing : IDisposable
     private void BadHead(uint head, uint cur) =>
         Lose($"the host's ring head 0x{head:x} is not within the {_bufferSize} bytes before our tail 0x{cur:x}");
 
+    /// <summary>Our tail when the lock was last released: every command written before then is at or before it.</summary>
+    public uint Published => Volatile.Read(ref _published);
+
     /// <summary>True once the host's head has passed <paramref name="seqno"/> (wrap-aware).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Reached(uint seqno) => VnRing.SeqnoReached(Head(), seqno);
@@ -616,6 +619,9 @@ internal sealed unsafe class GuestRing : IDisposable
     {
         private const int SpinSteps = 4, YieldSteps = 256;
         private int _iteration;
+
+        /// <summary>Past the spins and yields: the next step would sleep (a wait that has lasted some 100 µs or more).</summary>
+        public readonly bool Sleeping => _iteration >= (PerfOptions.SpinRelax ? 256 : SpinSteps + YieldSteps);
 
         public void Step()
         {

@@ -8,7 +8,8 @@ namespace Venus.GuestIcd.Runtime;
 /// The driver's log, on stderr with a "venus:" prefix. Errors (anything that becomes a failing
 /// VkResult for a reason other than an ordinary Vulkan outcome) are always written; the rest only
 /// when <c>VENUS_DEBUG</c> asks for it: <c>VENUS_DEBUG=1|all</c>, or a comma list of
-/// <c>init</c> (transport and device set-up), <c>result</c> (every failing VkResult), <c>wait</c>.
+/// <c>init</c> (transport and device set-up), <c>result</c> (every failing VkResult), <c>wait</c>
+/// (each long fence wait the host's retire signal woke, <see cref="HostWake"/>).
 /// </summary>
 internal static class IcdLog
 {
@@ -25,6 +26,12 @@ internal static class IcdLog
     }
 
     public static void Error(string message) => Write(message);
+
+    public static void WaitInfo(string message)
+    {
+        if (Wait)
+            Write(message);
+    }
 
     public static void Info(string message)
     {

@@ -64,6 +64,15 @@ internal interface IGuestTransport : IDisposable
     /// </summary>
     void SyncVirtqueue(ReadOnlySpan<byte> stream) => SubmitVirtqueue(stream);
 
+    /// <summary>
+    /// Sends <paramref name="stream"/> on the timeline of <paramref name="ringIdx"/> (a queue's, §8.5)
+    /// and returns what signals once the host has retired it, i.e. once the queue's work submitted
+    /// before it is done (vtest: SUBMIT_CMD2 signalling a timeline sync, waited on with SYNC_WAIT's
+    /// eventfd; virtio-gpu: EXECBUFFER's out-fence). Long waits sleep on it instead of polling. Null
+    /// where the transport has no such signal.
+    /// </summary>
+    IRetireSignal? SignalRetire(uint ringIdx, ReadOnlySpan<byte> stream) => null;
+
     /// <summary>True once the host is known to be gone (connection closed or reset).</summary>
     bool IsHostGone();
 
@@ -81,6 +90,13 @@ internal interface IGuestTransport : IDisposable
     /// server does not, and on lavapipe it drops the client at such a blob.
     /// </summary>
     bool SharesMappedMemory => true;
+}
+
+/// <summary>What <see cref="IGuestTransport.SignalRetire"/> returns: a host-signalled point on a queue's timeline.</summary>
+internal interface IRetireSignal : IDisposable
+{
+    /// <summary>Sleeps until the host retired it (true) or <paramref name="timeoutMs"/> passed (false).</summary>
+    bool Wait(int timeoutMs);
 }
 
 /// <summary>A mapped blob resource.</summary>

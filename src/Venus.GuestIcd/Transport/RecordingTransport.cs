@@ -64,6 +64,13 @@ internal sealed class RecordingTransport(IGuestTransport inner, VenusRecording.W
         inner.SubmitVirtqueue(stream);
     }
 
+    public IRetireSignal? SignalRetire(uint ringIdx, ReadOnlySpan<byte> stream)
+    {
+        writer.Write("virtqueue", stream);
+        writer.Flush();
+        return inner.SignalRetire(ringIdx, stream);
+    }
+
     public void Dispose()
     {
         writer.Flush();

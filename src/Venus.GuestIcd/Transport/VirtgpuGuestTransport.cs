@@ -233,6 +233,28 @@ internal sealed unsafe class VirtgpuGuestTransport : IGuestTransport
         }
     }
 
+    public IRetireSignal? SignalRetire(uint ringIdx, ReadOnlySpan<byte> stream)
+    {
+        if (ringIdx == 0 || ringIdx >= RingCount)
+            return null;
+        return new RetireFence(_device.Execbuffer(stream, ringIdx, outFence: true));
+    }
+
+    /// <summary>EXECBUFFER's out-fence (a sync_file) on the queue's ring_idx: the VMM signals it when the render server retires the fence.</summary>
+    private sealed class RetireFence(int fd) : IRetireSignal
+    {
+        private int _fd = fd;
+
+        public bool Wait(int timeoutMs) => _fd >= 0 && VirtgpuDevice.WaitSyncFile(_fd, timeoutMs);
+
+        public void Dispose()
+        {
+            int fd = Interlocked.Exchange(ref _fd, -1);
+            if (fd >= 0)
+                VirtgpuDevice.CloseFd(fd);
+        }
+    }
+
     /// <summary>The host going away takes the VM with it; the ring's FATAL bit and watchdog cover a dead context.</summary>
     public bool IsHostGone() => false;
 

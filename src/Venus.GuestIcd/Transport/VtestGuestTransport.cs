@@ -69,6 +69,38 @@ internal sealed unsafe class VtestGuestTransport : IGuestTransport
 
     public bool IsHostGone() => _client.IsPeerClosed();
 
+    // One timeline sync per ring_idx, made on first use; each retire signal waits for the next value.
+    private readonly Lock _syncLock = new();
+    private readonly uint[] _retireSyncs = new uint[64];
+    private readonly ulong[] _retireValues = new ulong[64];
+
+    public IRetireSignal? SignalRetire(uint ringIdx, ReadOnlySpan<byte> stream)
+    {
+        if (ringIdx == 0 || ringIdx >= _retireSyncs.Length)
+            return null;
+        uint sync;
+        ulong value;
+        lock (_syncLock)
+        {
+            if (_retireSyncs[ringIdx] == 0)
+                _retireSyncs[ringIdx] = _client.SyncCreate(0);
+            sync = _retireSyncs[ringIdx];
+            value = ++_retireValues[ringIdx];
+            // Under the lock: the server sets the sync to each batch's value, so they must go in order.
+            _client.SubmitCommands(stream, ringIdx, [(sync, value)]);
+        }
+        return new RetireSync(_client, sync, value);
+    }
+
+    private sealed class RetireSync(VtestClient client, uint sync, ulong value) : IRetireSignal
+    {
+        public bool Wait(int timeoutMs) => client.SyncWait(sync, value, TimeSpan.FromMilliseconds(timeoutMs));
+
+        public void Dispose()
+        {
+        }
+    }
+
     public bool SharesMappedMemory => _shares ??= _client.GetParameter(VtestParam.SharesHostVisibleMemory) != 0;
     private bool? _shares;
 
