@@ -273,18 +273,17 @@ public sealed unsafe class CheckTests
         Assert.Contains("vkResetFences: decode error NullHandle", s.Fatal);
     }
 
-    [Fact]
-    public void ADescriptorWriteMustStayInsideItsBinding()
+    /// <summary>A set of one binding 0 of <paramref name="count"/> descriptors of <paramref name="type"/> (layout, pool, set), made through the handlers.</summary>
+    private static ulong AllocateSet(Scene s, VkDescriptorType type, uint count)
     {
-        using var s = new Scene();
         ulong device = s.Device;
-        var binding = new VkDescriptorSetLayoutBinding { binding = 0, descriptorType = VkDescriptorType.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, descriptorCount = 2, stageFlags = 0x20 };
+        var binding = new VkDescriptorSetLayoutBinding { binding = 0, descriptorType = type, descriptorCount = count, stageFlags = 0x20 };
         var layoutInfo = new VkDescriptorSetLayoutCreateInfo { sType = VkDescriptorSetLayoutCreateInfo.SType, bindingCount = 1, pBindings = &binding };
         ulong layout = s.H.NewId();
         VnEncoder e = s.H.BeginCommand(vkCreateDescriptorSetLayout.Size(device, &layoutInfo, null, &layout));
         vkCreateDescriptorSetLayout.Encode(ref e, NoReply, device, &layoutInfo, null, &layout);
         s.H.Run(FakeDriverHost.Bytes(e));
-        var size = new VkDescriptorPoolSize { type = VkDescriptorType.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, descriptorCount = 2 };
+        var size = new VkDescriptorPoolSize { type = type, descriptorCount = count };
         var poolInfo = new VkDescriptorPoolCreateInfo { sType = VkDescriptorPoolCreateInfo.SType, maxSets = 1, poolSizeCount = 1, pPoolSizes = &size };
         ulong pool = s.H.NewId();
         e = s.H.BeginCommand(vkCreateDescriptorPool.Size(device, &poolInfo, null, &pool));
@@ -296,11 +295,20 @@ public sealed unsafe class CheckTests
         vkAllocateDescriptorSets.Encode(ref e, NoReply, device, &allocInfo, &set);
         s.H.Run(FakeDriverHost.Bytes(e));
         Assert.Null(s.Fatal);
+        return set;
+    }
+
+    [Fact]
+    public void ADescriptorWriteMustStayInsideItsBinding()
+    {
+        using var s = new Scene();
+        ulong device = s.Device;
+        ulong set = AllocateSet(s, VkDescriptorType.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, 2);
 
         var infos = stackalloc VkDescriptorBufferInfo[2];
         infos[0] = infos[1] = new VkDescriptorBufferInfo { buffer = s.Buffer, offset = 0, range = 64 };
         var write = new VkWriteDescriptorSet { sType = VkWriteDescriptorSet.SType, dstSet = set, dstBinding = 0, dstArrayElement = 0, descriptorCount = 2, descriptorType = VkDescriptorType.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, pBufferInfo = infos };
-        e = s.H.BeginCommand(vkUpdateDescriptorSets.Size(device, 1, &write, 0, null));
+        VnEncoder e = s.H.BeginCommand(vkUpdateDescriptorSets.Size(device, 1, &write, 0, null));
         vkUpdateDescriptorSets.Encode(ref e, NoReply, device, 1, &write, 0, null);
         s.H.Run(FakeDriverHost.Bytes(e));
         Assert.Null(s.Fatal);
@@ -329,28 +337,11 @@ public sealed unsafe class CheckTests
     {
         using var s = new Scene();
         ulong device = s.Device;
-        var binding = new VkDescriptorSetLayoutBinding { binding = 0, descriptorType = VkDescriptorType.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount = 1, stageFlags = 0x20 };
-        var layoutInfo = new VkDescriptorSetLayoutCreateInfo { sType = VkDescriptorSetLayoutCreateInfo.SType, bindingCount = 1, pBindings = &binding };
-        ulong layout = s.H.NewId();
-        VnEncoder e = s.H.BeginCommand(vkCreateDescriptorSetLayout.Size(device, &layoutInfo, null, &layout));
-        vkCreateDescriptorSetLayout.Encode(ref e, NoReply, device, &layoutInfo, null, &layout);
-        s.H.Run(FakeDriverHost.Bytes(e));
-        var size = new VkDescriptorPoolSize { type = VkDescriptorType.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount = 1 };
-        var poolInfo = new VkDescriptorPoolCreateInfo { sType = VkDescriptorPoolCreateInfo.SType, maxSets = 1, poolSizeCount = 1, pPoolSizes = &size };
-        ulong pool = s.H.NewId();
-        e = s.H.BeginCommand(vkCreateDescriptorPool.Size(device, &poolInfo, null, &pool));
-        vkCreateDescriptorPool.Encode(ref e, NoReply, device, &poolInfo, null, &pool);
-        s.H.Run(FakeDriverHost.Bytes(e));
-        var allocInfo = new VkDescriptorSetAllocateInfo { sType = VkDescriptorSetAllocateInfo.SType, descriptorPool = pool, descriptorSetCount = 1, pSetLayouts = &layout };
-        ulong set = s.H.NewId();
-        e = s.H.BeginCommand(vkAllocateDescriptorSets.Size(device, &allocInfo, &set));
-        vkAllocateDescriptorSets.Encode(ref e, NoReply, device, &allocInfo, &set);
-        s.H.Run(FakeDriverHost.Bytes(e));
-        Assert.Null(s.Fatal);
+        ulong set = AllocateSet(s, VkDescriptorType.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1);
 
         var info = new VkDescriptorBufferInfo { buffer = s.Buffer, offset = offset, range = range };
         var write = new VkWriteDescriptorSet { sType = VkWriteDescriptorSet.SType, dstSet = set, dstBinding = 0, descriptorCount = 1, descriptorType = VkDescriptorType.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, pBufferInfo = &info };
-        e = s.H.BeginCommand(vkUpdateDescriptorSets.Size(device, 1, &write, 0, null));
+        VnEncoder e = s.H.BeginCommand(vkUpdateDescriptorSets.Size(device, 1, &write, 0, null));
         vkUpdateDescriptorSets.Encode(ref e, NoReply, device, 1, &write, 0, null);
         s.H.Run(FakeDriverHost.Bytes(e));
         if (fatal is null)
