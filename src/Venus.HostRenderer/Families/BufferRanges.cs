@@ -17,8 +17,18 @@ internal sealed unsafe partial class Handlers
 {
     const ulong WholeSize = ulong.MaxValue;
 
-    /// <summary>Bytes usable through each bound buffer (its memory requirements' size), and its device, by driver handle.</summary>
-    readonly Dictionary<ulong, (ulong Size, ulong Device)> _boundBuffers = new();
+    /// <summary>What this context knows of one buffer (by driver handle; host.xml &lt;after&gt; on vkCreateBuffer and vkDestroyBuffer).</summary>
+    struct BufferEntry
+    {
+        /// <summary>Its size as created, where the create went through here: descriptor writes are checked against it.</summary>
+        public ulong CreatedSize;
+        public bool Created;
+        /// <summary>Bytes usable through it once bound (its memory requirements' size): copies, fills and updates are checked against it; 0 while unbound, or where the driver reports no size.</summary>
+        public ulong BoundSize;
+        public ulong Device;
+    }
+
+    readonly Dictionary<ulong, BufferEntry> _buffers = new();
 
     bool BindBuffer(Dispatcher x, ulong device, ulong buffer, ulong memory, ulong offset, string command)
     {
@@ -28,7 +38,14 @@ internal sealed unsafe partial class Handlers
         fns->vkGetBufferMemoryRequirements(device, buffer, &reqs);
         if (!FitsAllocation(memory, offset, reqs, command)) return false;
         // A driver that reports no size (the fuzz targets' stub driver) leaves the buffer unchecked.
-        if (reqs.size != 0) lock (_boundBuffers) _boundBuffers[buffer] = (reqs.size, device);
+        if (reqs.size != 0)
+            lock (_buffers)
+            {
+                _buffers.TryGetValue(buffer, out BufferEntry e);
+                e.BoundSize = reqs.size;
+                e.Device = device;
+                _buffers[buffer] = e;
+            }
         return true;
     }
 
@@ -118,22 +135,19 @@ internal sealed unsafe partial class Handlers
         return true;
     }
 
-    /// <summary>Each buffer's size as created, and its device, by driver handle: descriptor writes are checked against it.</summary>
-    readonly Dictionary<ulong, (ulong Size, ulong Device)> _bufferSizes = new();
-
     /// <summary>A created buffer's size (host.xml &lt;after&gt;).</summary>
     internal partial void vkCreateBufferAfter(Dispatcher x, vkCreateBuffer.Args* a, ulong handle)
     {
-        lock (_bufferSizes) _bufferSizes[handle] = (a->pCreateInfo->size, a->device);
+        lock (_buffers) _buffers[handle] = new BufferEntry { CreatedSize = a->pCreateInfo->size, Created = true, Device = a->device };
     }
 
     /// <summary>The size <paramref name="buffer"/> (a driver handle) was created with; false for one this context does not know.</summary>
     bool BufferSize(ulong buffer, out ulong size)
     {
-        lock (_bufferSizes)
+        lock (_buffers)
         {
-            bool known = _bufferSizes.TryGetValue(buffer, out var e);
-            size = e.Size;
+            bool known = _buffers.TryGetValue(buffer, out BufferEntry e) && e.Created;
+            size = e.CreatedSize;
             return known;
         }
     }
@@ -141,30 +155,25 @@ internal sealed unsafe partial class Handlers
     /// <summary>A destroyed buffer's binding and size are forgotten (host.xml &lt;after&gt;).</summary>
     internal partial void vkDestroyBufferAfter(Dispatcher x, vkDestroyBuffer.Args* a, ulong handle)
     {
-        lock (_boundBuffers) _boundBuffers.Remove(handle);
-        lock (_bufferSizes) _bufferSizes.Remove(handle);
+        lock (_buffers) _buffers.Remove(handle);
     }
 
     /// <summary>A destroyed device's buffers are gone with it.</summary>
     void ForgetBuffers(ulong device)
     {
-        lock (_boundBuffers)
-            foreach (var (buffer, e) in _boundBuffers)
-                if (e.Device == device) _boundBuffers.Remove(buffer);
-        lock (_bufferSizes)
-            foreach (var (buffer, e) in _bufferSizes)
-                if (e.Device == device) _bufferSizes.Remove(buffer);
+        lock (_buffers)
+            foreach (var (buffer, e) in _buffers)
+                if (e.Device == device) _buffers.Remove(buffer);
     }
 
     /// <summary>Whether [offset, offset + size) lies inside <paramref name="buffer"/> (size <see cref="WholeSize"/>: to its end); true for a buffer never bound here.</summary>
     bool InBuffer(ulong buffer, ulong offset, ulong size, string command, string? role = null)
     {
-        (ulong Size, ulong Device) e;
-        bool bound;
-        lock (_boundBuffers) bound = _boundBuffers.TryGetValue(buffer, out e);
-        if (!bound) return true;
-        if (offset <= e.Size && (size == WholeSize || size <= e.Size - offset)) return true;
-        return Fatal($"{command}{(role == null ? "" : " " + role)}: {(size == WholeSize ? "the rest" : $"{size} bytes")} at offset {offset} of a buffer of {e.Size}");
+        ulong bound;
+        lock (_buffers) bound = _buffers.TryGetValue(buffer, out BufferEntry e) ? e.BoundSize : 0;
+        if (bound == 0) return true;
+        if (offset <= bound && (size == WholeSize || size <= bound - offset)) return true;
+        return Fatal($"{command}{(role == null ? "" : " " + role)}: {(size == WholeSize ? "the rest" : $"{size} bytes")} at offset {offset} of a buffer of {bound}");
     }
 
     /// <summary>One region of a buffer-to-buffer copy (vkCmdCopyBuffer, vkCmdCopyBuffer2): an explicit size, inside both buffers.</summary>
